@@ -1,0 +1,124 @@
+using System.Collections;
+
+namespace GdNet.Variants;
+
+/// <summary>
+/// Godot <c>Dictionary</c>: Variant keys and values kept in insertion order (the order they are written on the wire).
+/// Setting an existing key replaces its value in place. Equality is deep and order-sensitive.
+/// </summary>
+public sealed class VariantDictionary : IEnumerable<KeyValuePair<Variant, Variant>>, IEquatable<VariantDictionary>
+{
+    private readonly List<KeyValuePair<Variant, Variant>> _entries;
+    private readonly Dictionary<Variant, int> _index;
+
+    public VariantDictionary()
+    {
+        _entries = [];
+        _index = [];
+    }
+
+    public VariantDictionary(int capacity)
+    {
+        _entries = new List<KeyValuePair<Variant, Variant>>(capacity);
+        _index = new Dictionary<Variant, int>(capacity);
+    }
+
+    public int Count => _entries.Count;
+
+    public IEnumerable<Variant> Keys => _entries.Select(e => e.Key);
+
+    public IEnumerable<Variant> Values => _entries.Select(e => e.Value);
+
+    /// <summary>Gets or sets a value; getting a missing key throws <see cref="KeyNotFoundException"/>.</summary>
+    public Variant this[Variant key]
+    {
+        get => _index.TryGetValue(key, out var i) ? _entries[i].Value : throw new KeyNotFoundException($"The key {key} is not in the dictionary.");
+        set
+        {
+            if (_index.TryGetValue(key, out var i))
+            {
+                _entries[i] = new KeyValuePair<Variant, Variant>(_entries[i].Key, value);
+            }
+            else
+            {
+                _index.Add(key, _entries.Count);
+                _entries.Add(new KeyValuePair<Variant, Variant>(key, value));
+            }
+        }
+    }
+
+    /// <summary>Adds an entry, or replaces the value of an existing key keeping its position.</summary>
+    public void Add(Variant key, Variant value) => this[key] = value;
+
+    public bool ContainsKey(Variant key) => _index.ContainsKey(key);
+
+    public bool TryGetValue(Variant key, out Variant value)
+    {
+        if (_index.TryGetValue(key, out var i))
+        {
+            value = _entries[i].Value;
+            return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    public bool Remove(Variant key)
+    {
+        if (!_index.Remove(key, out var i))
+        {
+            return false;
+        }
+
+        _entries.RemoveAt(i);
+        for (var j = i; j < _entries.Count; j++)
+        {
+            _index[_entries[j].Key] = j;
+        }
+
+        return true;
+    }
+
+    public void Clear()
+    {
+        _entries.Clear();
+        _index.Clear();
+    }
+
+    /// <summary>The entry at a position in insertion order.</summary>
+    public KeyValuePair<Variant, Variant> GetEntry(int position) => _entries[position];
+
+    public List<KeyValuePair<Variant, Variant>>.Enumerator GetEnumerator() => _entries.GetEnumerator();
+
+    IEnumerator<KeyValuePair<Variant, Variant>> IEnumerable<KeyValuePair<Variant, Variant>>.GetEnumerator() => _entries.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => _entries.GetEnumerator();
+
+    public bool Equals(VariantDictionary? other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (other is null || other.Count != Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _entries.Count; i++)
+        {
+            if (!_entries[i].Key.Equals(other._entries[i].Key) || !_entries[i].Value.Equals(other._entries[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override bool Equals(object? obj) => obj is VariantDictionary d && Equals(d);
+
+    public override int GetHashCode() => _entries.Count;
+}
