@@ -185,25 +185,11 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         {
             await app.StartAsync().ConfigureAwait(false);
         }
-        catch (Microsoft.AspNetCore.Connections.AddressInUseException)
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
             await app.DisposeAsync().ConfigureAwait(false);
             ResetAfterFailedListen();
-            return Error.AlreadyInUse;
-        }
-        catch (IOException ex)
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            ResetAfterFailedListen();
-            return ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
-                ? Error.AlreadyInUse
-                : Error.CantCreate;
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            ResetAfterFailedListen();
-            return ex.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse ? Error.AlreadyInUse : Error.CantCreate;
+            return IsAddressInUse(ex) ? Error.AlreadyInUse : Error.CantCreate;
         }
 
         _app = app;
@@ -219,6 +205,20 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         _listening = true;
         Log.Listening(Logger, Url);
         return Error.Ok;
+    }
+
+    private static bool IsAddressInUse(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is Microsoft.AspNetCore.Connections.AddressInUseException
+                || ex is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void ResetAfterFailedListen()
