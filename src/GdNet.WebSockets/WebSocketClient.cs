@@ -153,6 +153,7 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
 
         s.Close(code, reason ?? string.Empty);
         Inbox.Clear();
+        SignalInboxRoom();
     }
 
     /// <summary>Godot's <c>get_connected_host()</c>: the server's host, or an empty string.</summary>
@@ -420,6 +421,8 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             using var leaf = new X509Certificate2(certificate);
             return chain.Build(leaf);
         }
+
+        Task IWsMessageHandler.WhenRetryAsync(int length) => owner.WhenInboxMayHaveRoomAsync(length);
 
         MessageDisposition IWsMessageHandler.OnMessage(WsConnection connection, ReadOnlySpan<byte> message)
         {

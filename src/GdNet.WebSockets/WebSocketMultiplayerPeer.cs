@@ -36,6 +36,8 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(2);
     private ILogger _logger = NullLogger.Instance;
     private int _targetPeer;
+    private readonly Lock _roomGate = new();
+    private TaskCompletionSource? _roomSignal;
 
     private protected WebSocketMultiplayerPeer()
     {
@@ -166,7 +168,50 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     public override int GetMaxPacketSize() => _maxPacketSize;
 
     /// <inheritdoc/>
-    protected override bool TryGetPacketCore(out ReadOnlySpan<byte> packet) => Inbox.TryDequeue(out _, out packet);
+    protected override bool TryGetPacketCore(out ReadOnlySpan<byte> packet)
+    {
+        var ok = Inbox.TryDequeue(out _, out packet);
+        if (Volatile.Read(ref _roomSignal) is not null)
+        {
+            SignalInboxRoom();
+        }
+
+        return ok;
+    }
+
+    /// <summary>Wakes socket tasks waiting for room in the inbox (after the game thread took packets, or cleared it).</summary>
+    private protected void SignalInboxRoom()
+    {
+        TaskCompletionSource? signal;
+        lock (_roomGate)
+        {
+            signal = _roomSignal;
+            _roomSignal = null;
+        }
+
+        signal?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Completes when the game thread took a packet or after a short while, whichever comes first; the caller then checks
+    /// for room again. Any thread.
+    /// </summary>
+    private protected Task WhenInboxMayHaveRoomAsync(int length)
+    {
+        Task signal;
+        lock (_roomGate)
+        {
+            if (InboxHasRoom(length))
+            {
+                return Task.CompletedTask;
+            }
+
+            _roomSignal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal = _roomSignal.Task;
+        }
+
+        return Task.WhenAny(signal, Task.Delay(50));
+    }
 
     /// <summary>Closes every connection and waits (bounded by <see cref="CloseTimeout"/>) for the socket tasks to end. Idempotent.</summary>
     public void Dispose()

@@ -317,6 +317,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         _stopping.Dispose();
         _stopping = null;
         Inbox.Clear();
+        SignalInboxRoom();
         LocalPort = 0;
         Url = null;
         lock (_gate)
@@ -543,6 +544,8 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
 
         return local ? DeliverLocally(sender, payload) : MessageDisposition.Done;
     }
+
+    Task IWsMessageHandler.WhenRetryAsync(int length) => WhenInboxMayHaveRoomAsync(length);
 
     private MessageDisposition DeliverLocally(int sender, ReadOnlySpan<byte> payload)
     {

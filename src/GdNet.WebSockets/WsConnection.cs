@@ -21,6 +21,9 @@ internal interface IWsMessageHandler
 {
     /// <summary>One whole binary message (header included). Runs on the connection's receive task.</summary>
     MessageDisposition OnMessage(WsConnection connection, ReadOnlySpan<byte> message);
+
+    /// <summary>After <see cref="MessageDisposition.RetryLater"/>: completes when retrying may succeed.</summary>
+    Task WhenRetryAsync(int length);
 }
 
 /// <summary>
@@ -276,7 +279,7 @@ internal sealed class WsConnection
                         return;
                     }
 
-                    await Task.Delay(1).ConfigureAwait(false);
+                    await handler.WhenRetryAsync(total).ConfigureAwait(false);
                 }
             }
         }

@@ -64,9 +64,10 @@ public static class Net
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Pumps every probe until <paramref name="condition"/> holds; fails with their state after the deadline.</summary>
-    public static void PumpUntil(Func<bool> condition, params Probe[] probes) => PumpUntil(condition, Timeout, probes);
+    public static Task PumpUntilAsync(Func<bool> condition, params Probe[] probes) => PumpUntilAsync(condition, Timeout, probes);
 
-    public static void PumpUntil(Func<bool> condition, TimeSpan timeout, params Probe[] probes)
+    /// <remarks>Awaits between rounds instead of blocking, so the test does not starve the thread pool the sockets run on.</remarks>
+    public static async Task PumpUntilAsync(Func<bool> condition, TimeSpan timeout, params Probe[] probes)
     {
         var sw = Stopwatch.StartNew();
         while (true)
@@ -86,12 +87,12 @@ public static class Net
                 throw new TimeoutException("Condition not met within " + timeout.TotalSeconds + " s. " + string.Join(" | ", probes.Select(p => p.ToString())));
             }
 
-            Thread.Sleep(1);
+            await Task.Delay(1);
         }
     }
 
     /// <summary>Pumps for a while and then checks that nothing matching arrived (for "nobody else notices").</summary>
-    public static void PumpFor(TimeSpan time, params Probe[] probes)
+    public static async Task PumpForAsync(TimeSpan time, params Probe[] probes)
     {
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < time)
@@ -101,7 +102,7 @@ public static class Net
                 p.Pump();
             }
 
-            Thread.Sleep(1);
+            await Task.Delay(1);
         }
     }
 
@@ -115,12 +116,12 @@ public static class Net
     }
 
     /// <summary>Connects a client and pumps both until the client is connected and the server saw it.</summary>
-    public static (WebSocketClient Client, Probe Probe) Connect(WebSocketServer server, Probe serverProbe, params Probe[] others)
+    public static async Task<(WebSocketClient Client, Probe Probe)> ConnectAsync(WebSocketServer server, Probe serverProbe, params Probe[] others)
     {
         var client = new WebSocketClient();
         var probe = new Probe(client);
         Assert.Equal(Error.Ok, client.ConnectToUrl(server.Url!));
-        PumpUntil(() => probe.Has("succeeded") && serverProbe.Has($"connected {client.GetUniqueId()}"), [serverProbe, probe, .. others]);
+        await PumpUntilAsync(() => probe.Has("succeeded") && serverProbe.Has($"connected {client.GetUniqueId()}"), [serverProbe, probe, .. others]);
         return (client, probe);
     }
 
