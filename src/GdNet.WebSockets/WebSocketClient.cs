@@ -189,10 +189,10 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             return Error.InvalidParameter;
         }
 
-        var buffer = RentDataMessage(packet, _uniqueId, to, out var length);
-        if (!connection.TryEnqueueOwned(buffer, length))
+        var result = connection.EnqueueData(_uniqueId, to, packet);
+        if (result != EnqueueResult.Queued)
         {
-            if (connection.IsClosing)
+            if (result == EnqueueResult.Closing)
             {
                 return Error.Unconfigured;
             }
@@ -307,7 +307,7 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
 
         private async Task RunCoreAsync()
         {
-            CorkedStream? cork = null;
+            WsStream? stream = null;
             var ws = new ClientWebSocket();
             try
             {
@@ -317,11 +317,14 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
                 }
 
                 ws.Options.KeepAliveInterval = TimeSpan.Zero;
-                using var handler = CreateHandler(s => cork = s);
+                using var handler = CreateHandler(s => stream = s);
                 using var invoker = new HttpMessageInvoker(handler);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
                 timeout.CancelAfter(owner._connectTimeout);
-                await ws.ConnectAsync(Uri, invoker, timeout.Token).ConfigureAwait(false);
+
+                // TLS (wss) is done inside the connect callback, under the WsStream, so the HTTP layer sees ws://.
+                var plain = new UriBuilder(Uri) { Scheme = "ws", Port = Uri.Port }.Uri;
+                await ws.ConnectAsync(plain, invoker, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or HttpRequestException or IOException or SocketException or System.Security.Authentication.AuthenticationException)
             {
@@ -333,7 +336,14 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             }
 
             owner.SelectedProtocol = ws.SubProtocol;
-            var connection = new WsConnection(ws, cork, owner.Inbox, limits) { Id = TargetPeerServer, RemoteAddress = Uri.Host, RemotePort = Uri.Port };
+            if (stream is null)
+            {
+                ws.Dispose();
+                owner.OnSessionEnded(this, false, null, "no connection stream");
+                return;
+            }
+
+            var connection = new WsConnection(ws, stream, maskFrames: true, owner.Inbox, limits) { Id = TargetPeerServer, RemoteAddress = Uri.Host, RemotePort = Uri.Port };
             Connection = connection;
             if (Stale)
             {
@@ -366,17 +376,23 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             return message;
         }
 
-        private SocketsHttpHandler CreateHandler(Action<CorkedStream> created)
+        private SocketsHttpHandler CreateHandler(Action<WsStream> created)
         {
-            var handler = new SocketsHttpHandler
+            var tls = Uri.Scheme == "wss";
+            var verify = owner._verifySsl;
+            var trusted = owner._trustedCertificate;
+            var host = Uri.IdnHost;
+            return new SocketsHttpHandler
             {
                 UseProxy = false,
                 ConnectCallback = async (context, token) =>
                 {
                     var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    Stream transport;
                     try
                     {
                         await socket.ConnectAsync(context.DnsEndPoint, token).ConfigureAwait(false);
+                        transport = new NetworkStream(socket, ownsSocket: true);
                     }
                     catch
                     {
@@ -384,22 +400,31 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
                         throw;
                     }
 
-                    var stream = new CorkedStream(new NetworkStream(socket, ownsSocket: true));
+                    if (tls)
+                    {
+                        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
+                        try
+                        {
+                            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                            {
+                                TargetHost = host,
+                                RemoteCertificateValidationCallback = (_, certificate, _, errors) => ValidateCertificate(verify, trusted, certificate, errors),
+                            }, token).ConfigureAwait(false);
+                        }
+                        catch
+                        {
+                            await ssl.DisposeAsync().ConfigureAwait(false);
+                            throw;
+                        }
+
+                        transport = ssl;
+                    }
+
+                    var stream = new WsStream(transport);
                     created(stream);
                     return stream;
                 },
             };
-            if (Uri.Scheme == "wss")
-            {
-                var verify = owner._verifySsl;
-                var trusted = owner._trustedCertificate;
-                handler.SslOptions = new SslClientAuthenticationOptions
-                {
-                    RemoteCertificateValidationCallback = (_, certificate, _, errors) => ValidateCertificate(verify, trusted, certificate, errors),
-                };
-            }
-
-            return handler;
         }
 
         private static bool ValidateCertificate(bool verify, X509Certificate2? trusted, X509Certificate? certificate, SslPolicyErrors errors)

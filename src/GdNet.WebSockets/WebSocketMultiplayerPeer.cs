@@ -1,4 +1,3 @@
-using System.Buffers;
 using GdNet.Peers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -237,16 +236,6 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     /// <summary>True when the inbox can take a packet of <paramref name="length"/> bytes now (any thread).</summary>
     private protected bool InboxHasRoom(int length) =>
         Inbox.AvailablePacketCount < Inbox.MaxPackets && Inbox.QueuedBytes + length <= Inbox.MaxBytes;
-
-    /// <summary>Rents a buffer holding a DATA message: the header then <paramref name="payload"/>.</summary>
-    private protected static byte[] RentDataMessage(ReadOnlySpan<byte> payload, int from, int to, out int length)
-    {
-        length = GdMpFrame.HeaderSize + payload.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        GdMpFrame.WriteHeader(buffer, GdMpMessageType.Data, from, to);
-        payload.CopyTo(buffer.AsSpan(GdMpFrame.HeaderSize));
-        return buffer;
-    }
 
     /// <summary>Checks an outgoing packet against <see cref="MaxPacketSize"/>; counts a rejection when it is too large.</summary>
     private protected bool CheckOutgoingSize(int target, int length)

@@ -261,14 +261,14 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         });
         var app = builder.Build();
 
-        // Wrap the upgrade so the WebSocket writes through a CorkedStream (one socket write per batch of frames).
+        // Wrap the upgraded stream in a WsStream, which the send loop shares with the WebSocket (see WsConnection).
         app.Use((context, next) =>
         {
             if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
             {
-                var corking = new CorkingUpgradeFeature(upgrade);
-                context.Features.Set<IHttpUpgradeFeature>(corking);
-                context.Features.Set(corking);
+                var feature = new WsStreamUpgradeFeature(upgrade);
+                context.Features.Set<IHttpUpgradeFeature>(feature);
+                context.Features.Set(feature);
             }
 
             return next(context);
@@ -435,8 +435,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
                 return Error.InvalidParameter;
             }
 
-            var buffer = RentDataMessage(packet, TargetPeerServer, to, out var length);
-            Send(target, buffer, length);
+            Send(target, target.EnqueueData(TargetPeerServer, to, packet));
         }
         else
         {
@@ -447,8 +446,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
                     continue;
                 }
 
-                var buffer = RentDataMessage(packet, TargetPeerServer, to, out var length);
-                Send(c, buffer, length);
+                Send(c, c.EnqueueData(TargetPeerServer, to, packet));
             }
         }
 
@@ -456,21 +454,15 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         return Error.Ok;
     }
 
-    private void Send(WsConnection target, byte[] rented, int length)
+    private void Send(WsConnection target, EnqueueResult result)
     {
-        if (!target.TryEnqueueOwned(rented, length) && !target.IsClosing)
+        if (result == EnqueueResult.Full)
         {
             KickSlow(target);
         }
     }
 
-    private void SendCopy(WsConnection target, ReadOnlySpan<byte> message)
-    {
-        if (!target.TryEnqueueCopy(message) && !target.IsClosing)
-        {
-            KickSlow(target);
-        }
-    }
+    private void SendCopy(WsConnection target, ReadOnlySpan<byte> message) => Send(target, target.EnqueueMessage(message));
 
     private void KickSlow(WsConnection target)
     {
@@ -624,8 +616,9 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
                 }
             }
 
-            var cork = context.Features.Get<CorkingUpgradeFeature>()?.Stream;
-            connection = new WsConnection(ws, cork, Inbox, _limits)
+            var stream = context.Features.Get<WsStreamUpgradeFeature>()?.Stream
+                ?? throw new InvalidOperationException("the upgrade did not go through the WsStream feature");
+            connection = new WsConnection(ws, stream, maskFrames: false, Inbox, _limits)
             {
                 RemoteAddress = address,
                 RemotePort = context.Connection.RemotePort,
@@ -715,16 +708,16 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
 
             connection.Id = id;
             GdMpFrame.WriteSystem(sys, GdMpMessageType.SysId, id);
-            connection.TryEnqueueCopy(sys);
+            connection.EnqueueMessage(sys);
             GdMpFrame.WriteSystem(sys, GdMpMessageType.SysAdd, TargetPeerServer);
-            connection.TryEnqueueCopy(sys);
+            connection.EnqueueMessage(sys);
             var existing = _connections;
             foreach (var e in existing)
             {
                 GdMpFrame.WriteSystem(sys, GdMpMessageType.SysAdd, id);
                 SendCopy(e, sys);
                 GdMpFrame.WriteSystem(sys, GdMpMessageType.SysAdd, e.Id);
-                connection.TryEnqueueCopy(sys);
+                connection.EnqueueMessage(sys);
             }
 
             _byId[id] = connection;
@@ -775,16 +768,16 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         }
     }
 
-    private sealed class CorkingUpgradeFeature(IHttpUpgradeFeature inner) : IHttpUpgradeFeature
+    private sealed class WsStreamUpgradeFeature(IHttpUpgradeFeature inner) : IHttpUpgradeFeature
     {
-        public CorkedStream? Stream { get; private set; }
+        public WsStream? Stream { get; private set; }
 
         public bool IsUpgradableRequest => inner.IsUpgradableRequest;
 
         public async Task<Stream> UpgradeAsync()
         {
             var stream = await inner.UpgradeAsync().ConfigureAwait(false);
-            Stream = new CorkedStream(stream);
+            Stream = new WsStream(stream);
             return Stream;
         }
     }

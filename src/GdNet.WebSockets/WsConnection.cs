@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
-using System.Threading.Channels;
+using System.Runtime.InteropServices;
 using GdNet.Peers;
 
 namespace GdNet.WebSockets;
@@ -26,46 +26,77 @@ internal interface IWsMessageHandler
     Task WhenRetryAsync(int length);
 }
 
+/// <summary>The outcome of queueing a message for sending.</summary>
+internal enum EnqueueResult
+{
+    Queued,
+
+    /// <summary>The connection is closing or closed; nothing more is sent.</summary>
+    Closing,
+
+    /// <summary>The queue would exceed <see cref="WsLimits.MaxQueuedBytes"/>.</summary>
+    Full,
+}
+
 /// <summary>
 /// One WebSocket connection with its two tasks: a receive loop that reads whole messages (bounded by the maximum message
-/// size) and hands them to an <see cref="IWsMessageHandler"/>, and a send loop that drains a bounded per-connection queue of
-/// pooled buffers. Used by both <see cref="WebSocketServer"/> (one per client) and <see cref="WebSocketClient"/>.
+/// size) through the <see cref="WebSocket"/> and hands them to an <see cref="IWsMessageHandler"/>, and a send loop that
+/// writes batches of data frames. Used by both <see cref="WebSocketServer"/> (one per client) and <see cref="WebSocketClient"/>.
 /// </summary>
 /// <remarks>
-/// Ownership: every buffer handed to <see cref="TryEnqueueOwned"/> belongs to the connection from then on, and is returned
-/// to <see cref="ArrayPool{T}.Shared"/> once sent, dropped or refused. Thread safety: enqueueing and closing from any
-/// thread; the loops run on their own tasks.
+/// <para>Sending: any thread frames a message straight into the connection's pooled 64 KiB segments (RFC 6455 header,
+/// masked with a key from <see cref="MaskSource"/> on a client), under a short lock; the send loop takes all filled
+/// segments at once and writes them with one socket write per segment. So a burst of small messages costs one copy each
+/// and one system call per 64 KiB, where <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>
+/// costs a write (and, on a client, a call into the system CSPRNG) per message. Control frames (pong, close) are
+/// still written by the <see cref="WebSocket"/>, through the same <see cref="WsStream"/> lock.</para>
+/// <para>Thread safety: enqueueing and closing from any thread; the loops run on their own tasks.</para>
 /// </remarks>
 internal sealed class WsConnection
 {
     private const int InitialReceiveBufferSize = 4096;
+    private const int SegmentSize = 64 * 1024;
+
+    private struct Segment
+    {
+        public byte[] Buffer;
+        public int Used;
+    }
 
     private readonly WebSocket _ws;
-    private readonly CorkedStream? _cork;
+    private readonly WsStream _stream;
+    private readonly MaskSource? _masks;
     private readonly PeerInbox _inbox;
     private readonly WsLimits _limits;
-    private readonly Channel<Outgoing> _queue;
-    private readonly TaskCompletionSource _sendLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Outgoing frames, guarded by _gate.
+    private readonly Lock _gate = new();
+    private readonly AsyncSignal _wake = new();
+    private List<Segment> _segments = new(4);
+    private List<Segment> _spare = new(4);
     private long _queuedBytes;
-    private int _closeRequested;
+    private bool _loopWaiting;
+    private bool _closeQueued;
+    private bool _stopped;
+    private int _closeCode;
+    private string _closeReason = string.Empty;
+
     private int _violations;
     private CancellationTokenSource? _closeTimer;
 
-    // Counters: written by one loop each, read by snapshots.
+    // Counters: written under _gate (out) or by the receive loop (in), read by snapshots.
     private long _messagesIn;
     private long _bytesIn;
     private long _messagesOut;
     private long _bytesOut;
 
-    private readonly record struct Outgoing(byte[]? Buffer, int Length, int CloseCode, string? CloseReason);
-
-    public WsConnection(WebSocket ws, CorkedStream? cork, PeerInbox inbox, WsLimits limits)
+    public WsConnection(WebSocket ws, WsStream stream, bool maskFrames, PeerInbox inbox, WsLimits limits)
     {
         _ws = ws;
-        _cork = cork;
+        _stream = stream;
+        _masks = maskFrames ? new MaskSource() : null;
         _inbox = inbox;
         _limits = limits;
-        _queue = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     }
 
     /// <summary>The peer id this connection speaks for (the client's id on the server; 1 on a client).</summary>
@@ -77,7 +108,7 @@ internal sealed class WsConnection
     /// <summary>The remote TCP port, for diagnostics.</summary>
     public int RemotePort { get; init; }
 
-    /// <summary>Bytes waiting in the send queue.</summary>
+    /// <summary>Bytes (frames) waiting to be written.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     /// <summary>The close status the remote side sent, once it did.</summary>
@@ -89,8 +120,17 @@ internal sealed class WsConnection
     /// <summary>The close this side sent or queued (code and reason), for diagnostics.</summary>
     public string? LocalCloseReason { get; private set; }
 
-    /// <summary>True once a close was queued, sent or received: no more data is accepted for sending.</summary>
-    public bool IsClosing => Volatile.Read(ref _closeRequested) != 0;
+    /// <summary>True once a close was queued, sent or received, or the connection was aborted: nothing more is sent.</summary>
+    public bool IsClosing
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeQueued || _stopped;
+            }
+        }
+    }
 
     public long MessagesIn => Interlocked.Read(ref _messagesIn);
 
@@ -102,35 +142,82 @@ internal sealed class WsConnection
 
     public int Violations => Volatile.Read(ref _violations);
 
-    /// <summary>
-    /// Queues a whole message held in <paramref name="rented"/> (from <see cref="ArrayPool{T}.Shared"/>); ownership passes
-    /// in every case. False when the connection is closing or the queue would exceed its byte limit.
-    /// </summary>
-    public bool TryEnqueueOwned(byte[] rented, int length)
+    /// <summary>Queues a DATA message: the 9-byte header (type 0, <paramref name="from"/>, <paramref name="to"/>) then <paramref name="payload"/>.</summary>
+    public EnqueueResult EnqueueData(int from, int to, ReadOnlySpan<byte> payload)
     {
-        if (Interlocked.Add(ref _queuedBytes, length) > _limits.MaxQueuedBytes && length > 0)
-        {
-            Interlocked.Add(ref _queuedBytes, -length);
-            ArrayPool<byte>.Shared.Return(rented);
-            return false;
-        }
-
-        if (IsClosing || !_queue.Writer.TryWrite(new Outgoing(rented, length, 0, null)))
-        {
-            Interlocked.Add(ref _queuedBytes, -length);
-            ArrayPool<byte>.Shared.Return(rented);
-            return false;
-        }
-
-        return true;
+        Span<byte> header = stackalloc byte[GdMpFrame.HeaderSize];
+        GdMpFrame.WriteHeader(header, GdMpMessageType.Data, from, to);
+        return Append(header, payload);
     }
 
-    /// <summary>Copies <paramref name="message"/> into a pooled buffer and queues it.</summary>
-    public bool TryEnqueueCopy(ReadOnlySpan<byte> message)
+    /// <summary>Queues a whole message as it is (a relayed message, a system message).</summary>
+    public EnqueueResult EnqueueMessage(ReadOnlySpan<byte> message) => Append(message, default);
+
+    private EnqueueResult Append(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(message.Length);
-        message.CopyTo(buffer);
-        return TryEnqueueOwned(buffer, message.Length);
+        var length = first.Length + second.Length;
+        var masked = _masks is not null;
+        var frame = Rfc6455.HeaderSize(length, masked) + length;
+        bool wake;
+        lock (_gate)
+        {
+            if (_closeQueued || _stopped)
+            {
+                return EnqueueResult.Closing;
+            }
+
+            if (_queuedBytes + frame > _limits.MaxQueuedBytes)
+            {
+                return EnqueueResult.Full;
+            }
+
+            var span = Reserve(frame);
+            var mask = masked ? _masks!.Next() : 0;
+            var n = Rfc6455.WriteHeader(span, length, masked, mask);
+            if (masked)
+            {
+                var offset = Rfc6455.MaskCopy(first, span[n..], mask, 0);
+                Rfc6455.MaskCopy(second, span[(n + first.Length)..], mask, offset);
+            }
+            else
+            {
+                first.CopyTo(span[n..]);
+                second.CopyTo(span[(n + first.Length)..]);
+            }
+
+            _queuedBytes += frame;
+            _messagesOut++;
+            _bytesOut += length;
+            wake = _loopWaiting;
+            _loopWaiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.Set();
+        }
+
+        return EnqueueResult.Queued;
+    }
+
+    // Caller holds _gate.
+    private Span<byte> Reserve(int size)
+    {
+        var list = CollectionsMarshal.AsSpan(_segments);
+        if (list.Length > 0)
+        {
+            ref var tail = ref list[^1];
+            if (tail.Buffer.Length - tail.Used >= size)
+            {
+                var span = tail.Buffer.AsSpan(tail.Used, size);
+                tail.Used += size;
+                return span;
+            }
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(SegmentSize, size));
+        _segments.Add(new Segment { Buffer = buffer, Used = size });
+        return buffer.AsSpan(0, size);
     }
 
     /// <summary>
@@ -139,14 +226,26 @@ internal sealed class WsConnection
     /// </summary>
     public void RequestClose(int code, string reason)
     {
-        if (Interlocked.Exchange(ref _closeRequested, 1) != 0)
+        bool wake;
+        lock (_gate)
         {
-            return;
+            if (_closeQueued || _stopped)
+            {
+                return;
+            }
+
+            _closeQueued = true;
+            _closeCode = code;
+            _closeReason = reason;
+            LocalCloseReason = string.Create(CultureInfo.InvariantCulture, $"{code} {reason}");
+            wake = _loopWaiting;
+            _loopWaiting = false;
         }
 
-        LocalCloseReason = string.Create(CultureInfo.InvariantCulture, $"{code} {reason}");
-        _queue.Writer.TryWrite(new Outgoing(null, 0, code, reason));
-        _queue.Writer.TryComplete();
+        if (wake)
+        {
+            _wake.Set();
+        }
     }
 
     /// <summary>Counts a refused message from the remote side; past the limit the connection is closed with 1008.</summary>
@@ -164,9 +263,24 @@ internal sealed class WsConnection
     /// <summary>Closes the socket at once, without a close handshake. Pending sends and receives end.</summary>
     public void Abort()
     {
-        Interlocked.Exchange(ref _closeRequested, 1);
-        _queue.Writer.TryComplete();
+        StopSending();
         _ws.Abort();
+    }
+
+    private void StopSending()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            _stopped = true;
+            wake = _loopWaiting;
+            _loopWaiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.Set();
+        }
     }
 
     /// <summary>Runs both loops until the connection is closed (by either side) or aborted. Never throws.</summary>
@@ -181,13 +295,13 @@ internal sealed class WsConnection
         finally
         {
             // The receive side is done: let the send loop finish its close (bounded), then make sure the socket is gone.
-            _queue.Writer.TryComplete();
             if (!await WaitAsync(sendLoop, _limits.CloseTimeout).ConfigureAwait(false))
             {
-                _ws.Abort();
+                Abort();
                 await sendLoop.ConfigureAwait(false);
             }
 
+            StopSending();
             if (_ws.State != WebSocketState.Closed)
             {
                 _ws.Abort();
@@ -195,9 +309,8 @@ internal sealed class WsConnection
 
             _closeTimer?.Dispose();
             _ws.Dispose();
-            _cork?.Dispose();
-
-            DrainQueue();
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            ReturnSegments();
         }
     }
 
@@ -335,47 +448,47 @@ internal sealed class WsConnection
 
     private async Task SendLoopAsync()
     {
-        var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
-                _cork?.Cork();
-                try
+                List<Segment>? batch = null;
+                var close = false;
+                lock (_gate)
                 {
-                    while (reader.TryRead(out var item))
+                    if (_stopped)
                     {
-                        if (item.Buffer is null)
-                        {
-                            if (_cork is not null)
-                            {
-                                await _cork.UncorkAsync().ConfigureAwait(false);
-                            }
+                        return;
+                    }
 
-                            await CloseOutputAsync(item.CloseCode, item.CloseReason ?? string.Empty).ConfigureAwait(false);
-                            return;
-                        }
-
-                        try
-                        {
-                            await _ws.SendAsync(item.Buffer.AsMemory(0, item.Length), WebSocketMessageType.Binary, true, CancellationToken.None).ConfigureAwait(false);
-                            _messagesOut++;
-                            _bytesOut += item.Length;
-                        }
-                        finally
-                        {
-                            Interlocked.Add(ref _queuedBytes, -item.Length);
-                            ArrayPool<byte>.Shared.Return(item.Buffer);
-                        }
+                    if (_segments.Count > 0)
+                    {
+                        batch = _segments;
+                        _segments = _spare;
+                    }
+                    else if (_closeQueued)
+                    {
+                        close = true;
+                    }
+                    else
+                    {
+                        _loopWaiting = true;
                     }
                 }
-                finally
+
+                if (batch is not null)
                 {
-                    if (_cork is not null)
-                    {
-                        await _cork.UncorkAsync().ConfigureAwait(false);
-                    }
+                    await WriteBatchAsync(batch).ConfigureAwait(false);
+                    continue;
                 }
+
+                if (close)
+                {
+                    await CloseOutputAsync(_closeCode, _closeReason).ConfigureAwait(false);
+                    return;
+                }
+
+                await _wake.WaitAsync().ConfigureAwait(false);
             }
         }
         catch (WebSocketException)
@@ -394,9 +507,32 @@ internal sealed class WsConnection
         {
             // aborted
         }
+    }
+
+    private async Task WriteBatchAsync(List<Segment> batch)
+    {
+        long bytes = 0;
+        try
+        {
+            foreach (var s in batch)
+            {
+                bytes += s.Used;
+                await _stream.WriteAsync(s.Buffer.AsMemory(0, s.Used)).ConfigureAwait(false);
+            }
+        }
         finally
         {
-            _sendLoopDone.TrySetResult();
+            foreach (var s in batch)
+            {
+                ArrayPool<byte>.Shared.Return(s.Buffer);
+            }
+
+            batch.Clear();
+            lock (_gate)
+            {
+                _queuedBytes -= bytes;
+                _spare = batch;
+            }
         }
     }
 
@@ -432,15 +568,17 @@ internal sealed class WsConnection
         return reason[..n];
     }
 
-    private void DrainQueue()
+    private void ReturnSegments()
     {
-        while (_queue.Reader.TryRead(out var item))
+        lock (_gate)
         {
-            if (item.Buffer is not null)
+            foreach (var seg in _segments)
             {
-                Interlocked.Add(ref _queuedBytes, -item.Length);
-                ArrayPool<byte>.Shared.Return(item.Buffer);
+                ArrayPool<byte>.Shared.Return(seg.Buffer);
             }
+
+            _segments.Clear();
+            _queuedBytes = 0;
         }
     }
 }

@@ -139,7 +139,7 @@ public class AdmissionTests
         var probe = await TryConnectAsync(server.Url!);
 
         Assert.Equal(["failed"], probe.Events);
-        Assert.Contains("SSL", ((WebSocketClient)probe.Peer).CloseReason, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("certificate", ((WebSocketClient)probe.Peer).CloseReason, StringComparison.OrdinalIgnoreCase);
         await ((WebSocketClient)probe.Peer).DisposeAsync();
     }
 
