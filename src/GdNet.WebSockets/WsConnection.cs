@@ -82,6 +82,7 @@ internal sealed class WsConnection
     private string _closeReason = string.Empty;
 
     private int _violations;
+    private bool _remoteClosed;
     private CancellationTokenSource? _closeTimer;
 
     // Counters: written under _gate (out) or by the receive loop (in), read by snapshots.
@@ -294,7 +295,13 @@ internal sealed class WsConnection
         }
         finally
         {
-            // The receive side is done: let the send loop finish its close (bounded), then make sure the socket is gone.
+            // The receive side is done. After a close from the remote side, let the send loop finish what is queued and
+            // answer the close (bounded); after an error there is nobody to send to.
+            if (!_remoteClosed)
+            {
+                StopSending();
+            }
+
             if (!await WaitAsync(sendLoop, _limits.CloseTimeout).ConfigureAwait(false))
             {
                 Abort();
@@ -438,6 +445,7 @@ internal sealed class WsConnection
 
     private void OnRemoteClose()
     {
+        _remoteClosed = true;
         RemoteCloseStatus = _ws.CloseStatus;
         RemoteCloseDescription = _ws.CloseStatusDescription;
         var code = _ws.CloseStatus is { } s && s != WebSocketCloseStatus.Empty ? (int)s : WsCloseCodes.Normal;
