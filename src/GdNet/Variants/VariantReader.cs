@@ -22,6 +22,9 @@ internal ref struct VariantReader
     // must not make us reserve memory for elements that are not there; real elements grow the list as they decode.
     private const int MaxInitialCapacity = 1024;
 
+    // Strings up to this many bytes are checked for plain ASCII byte by byte before the general UTF-8 path.
+    private const int ShortStringLimit = 32;
+
     private readonly ReadOnlySpan<byte> _source;
     private readonly bool _allowObjects;
     private readonly int _maxDepth;
@@ -112,6 +115,35 @@ internal ref struct VariantReader
                 value = Variant.From(text);
                 return true;
 
+            case VariantType.NodePath:
+                return TryReadNodePath(out value);
+
+            case VariantType.RID:
+                // No payload: an RID is process-local, so the decoded one is empty.
+                value = Variant.From(default(RID));
+                return true;
+
+            case VariantType.Object:
+                return wide ? TryReadObjectAsId(out value) : TryReadFullObject(start, depth, out value);
+
+            case VariantType.Dictionary:
+                return TryReadDictionary(depth, out value);
+
+            case VariantType.Array:
+                return TryReadArray(depth, out value);
+
+            default:
+                return TryReadFixedOrPool(type, out value);
+        }
+    }
+
+    /// <summary>The math types (fixed-size float32 payloads) and the pools, kept out of the hot switch above.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryReadFixedOrPool(VariantType type, out Variant value)
+    {
+        value = default;
+        switch (type)
+        {
             case VariantType.Vector2:
                 if (!Need(8, type))
                 {
@@ -202,23 +234,6 @@ internal ref struct VariantReader
                 value = Variant.From(new Color(ReadSingle(), ReadSingle(), ReadSingle(), ReadSingle()));
                 return true;
 
-            case VariantType.NodePath:
-                return TryReadNodePath(out value);
-
-            case VariantType.RID:
-                // No payload: an RID is process-local, so the decoded one is empty.
-                value = Variant.From(default(RID));
-                return true;
-
-            case VariantType.Object:
-                return wide ? TryReadObjectAsId(out value) : TryReadFullObject(start, depth, out value);
-
-            case VariantType.Dictionary:
-                return TryReadDictionary(depth, out value);
-
-            case VariantType.Array:
-                return TryReadArray(depth, out value);
-
             case VariantType.PoolByteArray:
                 return TryReadPoolByteArray(out value);
 
@@ -271,7 +286,7 @@ internal ref struct VariantReader
                 return true;
 
             default:
-                return Fail(VariantErrorReason.UnknownType, start, GdNet.Error.InvalidData, typeId);
+                return Fail(VariantErrorReason.UnknownType, _pos - 4, GdNet.Error.InvalidData, (long)type);
         }
     }
 
@@ -312,6 +327,26 @@ internal ref struct VariantReader
 
     private static bool TryDecodeUtf8(ReadOnlySpan<byte> bytes, out string text)
     {
+        // Fast path for short ASCII without NUL (names, keys): no BOM, nothing to cut, nothing to validate.
+        if (bytes.Length <= ShortStringLimit)
+        {
+            var ascii = true;
+            foreach (var b in bytes)
+            {
+                if ((uint)(b - 1) >= 0x7F)
+                {
+                    ascii = false;
+                    break;
+                }
+            }
+
+            if (ascii)
+            {
+                text = bytes.IsEmpty ? string.Empty : Encoding.Latin1.GetString(bytes);
+                return true;
+            }
+        }
+
         if (bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF)
         {
             bytes = bytes[3..];
@@ -645,6 +680,7 @@ internal ref struct VariantReader
 
     // ---- primitives -------------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Need(int bytes, VariantType type)
     {
         if (Remaining >= bytes)
@@ -663,6 +699,7 @@ internal ref struct VariantReader
 
     private static long Pad4(long length) => (length + 3) & ~3L;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint ReadUInt32()
     {
         var v = BinaryPrimitives.ReadUInt32LittleEndian(_source[_pos..]);
@@ -670,6 +707,7 @@ internal ref struct VariantReader
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadInt32()
     {
         var v = BinaryPrimitives.ReadInt32LittleEndian(_source[_pos..]);
@@ -677,6 +715,7 @@ internal ref struct VariantReader
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long ReadInt64()
     {
         var v = BinaryPrimitives.ReadInt64LittleEndian(_source[_pos..]);
@@ -684,6 +723,7 @@ internal ref struct VariantReader
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadUInt64()
     {
         var v = BinaryPrimitives.ReadUInt64LittleEndian(_source[_pos..]);
@@ -691,6 +731,7 @@ internal ref struct VariantReader
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float ReadSingle()
     {
         var v = BinaryPrimitives.ReadSingleLittleEndian(_source[_pos..]);
@@ -698,6 +739,7 @@ internal ref struct VariantReader
         return v;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private double ReadDouble()
     {
         var v = BinaryPrimitives.ReadDoubleLittleEndian(_source[_pos..]);

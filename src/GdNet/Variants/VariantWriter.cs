@@ -11,6 +11,7 @@ namespace GdNet.Variants;
 /// Encodes Godot 3 binary Variants into a span without allocating (spec §1.2–§1.7), byte-exact with Godot 3.2.3 except
 /// that padding is always zero. <see cref="Measure"/> gives the exact size of the same encoding.
 /// </summary>
+[SkipLocalsInit]
 internal ref struct VariantWriter
 {
     private const uint Flag64 = VariantReader.Flag64;
