@@ -53,7 +53,8 @@ public sealed partial class NetworkedMultiplayerCustom
 
     /// <summary>
     /// <see cref="DeliverPacket(byte[], int)"/> from a span (e.g. a slice of the transport's receive buffer, past its
-    /// header): copied once into a pooled buffer. Any thread.
+    /// header): copied once into pooled memory (small packets share recycled chunks, so a steady flow allocates
+    /// nothing). Any thread.
     /// </summary>
     public DeliverResult DeliverPacket(ReadOnlySpan<byte> packet, int fromPeerId)
     {
@@ -64,9 +65,31 @@ public sealed partial class NetworkedMultiplayerCustom
             return DeliverResult.Rejected(PacketRejectReason.TooLarge);
         }
 
-        var buffer = _inbox.Pool.Rent(Math.Max(packet.Length, 1));
-        packet.CopyTo(buffer);
-        return DeliverOwned(buffer, packet.Length, fromPeerId);
+        if (packet.Length > PeerInbox.MaxChunkedPacketSize)
+        {
+            var buffer = _inbox.Pool.Rent(packet.Length);
+            packet.CopyTo(buffer);
+            return DeliverOwned(buffer, packet.Length, fromPeerId);
+        }
+
+        var full = PeerInbox.QueueFullKind.None;
+        PacketRejectReason? refused;
+        lock (_inbox.Gate)
+        {
+            refused = CheckSenderLocked(fromPeerId);
+            if (refused is null)
+            {
+                full = _inbox.EnqueueCopyLocked(fromPeerId, packet);
+            }
+        }
+
+        if (refused is { } reason)
+        {
+            _inbox.Reject(fromPeerId, reason, packet.Length, 0);
+            return DeliverResult.Rejected(reason);
+        }
+
+        return _inbox.CompleteEnqueue(full, fromPeerId, null, packet.Length);
     }
 
     /// <summary>
@@ -114,18 +137,11 @@ public sealed partial class NetworkedMultiplayerCustom
     private DeliverResult DeliverOwned(byte[] buffer, int length, int fromPeerId)
     {
         var full = PeerInbox.QueueFullKind.None;
-        PacketRejectReason? refused = null;
+        PacketRejectReason? refused;
         lock (_inbox.Gate)
         {
-            if (_status == ConnectionStatus.Disconnected)
-            {
-                refused = PacketRejectReason.NotConnected;
-            }
-            else if (!_peers.Contains(fromPeerId))
-            {
-                refused = PacketRejectReason.UnknownPeer;
-            }
-            else
+            refused = CheckSenderLocked(fromPeerId);
+            if (refused is null)
             {
                 full = _inbox.EnqueueOwnedLocked(fromPeerId, buffer, length);
             }
@@ -140,4 +156,11 @@ public sealed partial class NetworkedMultiplayerCustom
         _inbox.Reject(fromPeerId, reason, length, 0);
         return DeliverResult.Rejected(reason);
     }
+
+    // Whether a packet from `fromPeerId` may be queued now; the caller holds the inbox gate, so the answer and the
+    // enqueue are one step relative to AddPeer/RemovePeer/SetConnectionStatus.
+    private PacketRejectReason? CheckSenderLocked(int fromPeerId) =>
+        _status == ConnectionStatus.Disconnected ? PacketRejectReason.NotConnected
+        : !_peers.Contains(fromPeerId) ? PacketRejectReason.UnknownPeer
+        : null;
 }

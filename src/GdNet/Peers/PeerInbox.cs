@@ -16,7 +16,10 @@ public readonly record struct DeliverResult(PacketRejectReason? RejectReason)
 /// <summary>
 /// The incoming side of a network peer, for transport authors: a bounded, ordered queue of packets and peer events that
 /// transport threads fill and the game thread drains. Packets live in pooled buffers from <see cref="Pool"/>
-/// (<see cref="ArrayPool{T}.Shared"/> unless another pool was given).
+/// (<see cref="ArrayPool{T}.Shared"/> unless another pool was given): a copied packet of up to
+/// <see cref="MaxChunkedPacketSize"/> bytes is appended to a shared 64 KiB chunk, recycled once every packet in it has
+/// been read, so a steady flow allocates nothing however many packets wait between two polls; a larger one gets its own
+/// buffer, and <see cref="TryEnqueueOwned"/> keeps the caller's.
 /// </summary>
 /// <remarks>
 /// <para><b>Producers (any thread):</b> <see cref="TryEnqueue(int, ReadOnlySpan{byte})"/>,
@@ -40,13 +43,29 @@ public sealed class PeerInbox : IDisposable
     /// <summary>At most this many rejection notices wait to be raised; more are only counted.</summary>
     public const int MaxPendingRejections = 1024;
 
+    /// <summary>Copied packets up to this size share chunks; larger ones get a buffer each.</summary>
+    public const int MaxChunkedPacketSize = 4096;
+
+    private const int ChunkSize = 64 * 1024;
+    private const int MaxSpareChunks = 4;
+
     private struct Entry
     {
         public PeerEventKind Kind; // 0 = packet
         public int Peer;
-        public byte[]? Buffer;
+        public byte[]? Buffer;     // an owned buffer, or null
+        public Chunk? Chunk;       // or a slice of a chunk, or neither for an empty packet
+        public int Offset;
         public int Length;
         public PacketRejection? Rejection;
+    }
+
+    // A pooled buffer shared by small packets. References: one per queued or lent packet, plus one while producers
+    // still append to it; whoever drops the last one recycles it.
+    private sealed class Chunk(byte[] buffer)
+    {
+        public readonly byte[] Buffer = buffer;
+        public int References;
     }
 
     private readonly NetworkedMultiplayerPeer _owner;
@@ -55,6 +74,10 @@ public sealed class PeerInbox : IDisposable
     private List<Entry> _local = new(64);
     private int _localIndex;
     private byte[]? _lent;
+    private Chunk? _lentChunk;
+    private Chunk? _writeChunk;
+    private int _writeOffset;
+    private readonly Stack<Chunk> _spareChunks = new();
     private int _queuedPackets;
     private long _queuedBytes;
     private int _pendingRejections;
@@ -114,12 +137,23 @@ public sealed class PeerInbox : IDisposable
     /// <summary>The lock that orders producers. A peer in this assembly holds it to make its own checks atomic with the enqueue.</summary>
     internal Lock Gate => _gate;
 
-    /// <summary>Copies <paramref name="packet"/> into a pooled buffer and queues it. Any thread.</summary>
+    /// <summary>Copies <paramref name="packet"/> into pooled memory and queues it. Any thread.</summary>
     public DeliverResult TryEnqueue(int fromPeer, ReadOnlySpan<byte> packet)
     {
-        var buffer = Pool.Rent(Math.Max(packet.Length, 1));
-        packet.CopyTo(buffer);
-        return TryEnqueueOwned(fromPeer, buffer, packet.Length);
+        if (packet.Length > MaxChunkedPacketSize)
+        {
+            var buffer = Pool.Rent(packet.Length);
+            packet.CopyTo(buffer);
+            return TryEnqueueOwned(fromPeer, buffer, packet.Length);
+        }
+
+        QueueFullKind full;
+        lock (_gate)
+        {
+            full = EnqueueCopyLocked(fromPeer, packet);
+        }
+
+        return CompleteEnqueue(full, fromPeer, null, packet.Length);
     }
 
     /// <summary>
@@ -213,13 +247,22 @@ public sealed class PeerInbox : IDisposable
         _local[_localIndex++] = default;
         Interlocked.Decrement(ref _queuedPackets);
         Interlocked.Add(ref _queuedBytes, -e.Length);
-        _lent = e.Buffer;
         fromPeer = e.Peer;
-        packet = e.Buffer.AsSpan(0, e.Length);
+        if (e.Chunk is not null)
+        {
+            _lentChunk = e.Chunk;
+            packet = e.Chunk.Buffer.AsSpan(e.Offset, e.Length);
+        }
+        else
+        {
+            _lent = e.Buffer;
+            packet = e.Buffer is null ? default : e.Buffer.AsSpan(0, e.Length);
+        }
+
         return true;
     }
 
-    /// <summary>Drops every queued packet and event, returning their buffers (and the lent one). Game thread.</summary>
+    /// <summary>Drops every queued packet and event, returning every buffer to <see cref="Pool"/> (the lent one too). Game thread.</summary>
     public void Clear()
     {
         ReturnLent();
@@ -231,12 +274,24 @@ public sealed class PeerInbox : IDisposable
             Volatile.Write(ref _queuedPackets, 0);
             Interlocked.Exchange(ref _queuedBytes, 0);
             _pendingRejections = 0;
+            if (_writeChunk is not null)
+            {
+                Release(_writeChunk);
+                _writeChunk = null;
+            }
         }
 
         ReturnAll(_local, _localIndex);
         _local.Clear();
         _localIndex = 0;
         ReturnAll(pending, 0);
+        lock (_gate)
+        {
+            while (_spareChunks.TryPop(out var spare))
+            {
+                Pool.Return(spare.Buffer);
+            }
+        }
     }
 
     /// <inheritdoc cref="Clear"/>
@@ -252,6 +307,51 @@ public sealed class PeerInbox : IDisposable
     /// <summary>Queues a packet; the caller holds <see cref="Gate"/> and then calls <see cref="CompleteEnqueue"/> outside it.</summary>
     internal QueueFullKind EnqueueOwnedLocked(int fromPeer, byte[] rentedBuffer, int length)
     {
+        var full = CheckBoundsLocked(length);
+        if (full == QueueFullKind.None)
+        {
+            _incoming.Add(new Entry { Peer = fromPeer, Buffer = rentedBuffer, Length = length });
+        }
+
+        return full;
+    }
+
+    /// <summary>Copies a packet of at most <see cref="MaxChunkedPacketSize"/> bytes into a chunk and queues it; the caller holds <see cref="Gate"/>.</summary>
+    internal QueueFullKind EnqueueCopyLocked(int fromPeer, ReadOnlySpan<byte> packet)
+    {
+        var full = CheckBoundsLocked(packet.Length);
+        if (full != QueueFullKind.None || packet.IsEmpty)
+        {
+            if (full == QueueFullKind.None)
+            {
+                _incoming.Add(new Entry { Peer = fromPeer });
+            }
+
+            return full;
+        }
+
+        if (_writeChunk is null || ChunkSize - _writeOffset < packet.Length)
+        {
+            if (_writeChunk is not null)
+            {
+                Release(_writeChunk);
+            }
+
+            _writeChunk = _spareChunks.TryPop(out var spare) ? spare : new Chunk(Pool.Rent(ChunkSize));
+            _writeChunk.References = 1;
+            _writeOffset = 0;
+        }
+
+        packet.CopyTo(_writeChunk.Buffer.AsSpan(_writeOffset));
+        Interlocked.Increment(ref _writeChunk.References);
+        _incoming.Add(new Entry { Peer = fromPeer, Chunk = _writeChunk, Offset = _writeOffset, Length = packet.Length });
+        _writeOffset += packet.Length;
+        return QueueFullKind.None;
+    }
+
+    // Counts one more packet of `length` bytes if the bounds allow it; the caller holds the gate.
+    private QueueFullKind CheckBoundsLocked(int length)
+    {
         if (_queuedPackets >= Volatile.Read(ref _maxPackets))
         {
             return QueueFullKind.Packets;
@@ -262,14 +362,13 @@ public sealed class PeerInbox : IDisposable
             return QueueFullKind.Bytes;
         }
 
-        _incoming.Add(new Entry { Peer = fromPeer, Buffer = rentedBuffer, Length = length });
         Interlocked.Increment(ref _queuedPackets);
         Interlocked.Add(ref _queuedBytes, length);
         return QueueFullKind.None;
     }
 
     /// <summary>Counts an accepted packet, or returns the buffer of a refused one and queues the notice. Outside <see cref="Gate"/>.</summary>
-    internal DeliverResult CompleteEnqueue(QueueFullKind full, int fromPeer, byte[] rentedBuffer, int length)
+    internal DeliverResult CompleteEnqueue(QueueFullKind full, int fromPeer, byte[]? rentedBuffer, int length)
     {
         if (full == QueueFullKind.None)
         {
@@ -277,7 +376,11 @@ public sealed class PeerInbox : IDisposable
             return DeliverResult.Accepted;
         }
 
-        Pool.Return(rentedBuffer);
+        if (rentedBuffer is not null)
+        {
+            Pool.Return(rentedBuffer);
+        }
+
         if (full == QueueFullKind.Packets)
         {
             Reject(fromPeer, PacketRejectReason.QueueFull, length, MaxPackets, "packet bound");
@@ -324,6 +427,10 @@ public sealed class PeerInbox : IDisposable
             {
                 Pool.Return(e.Buffer);
             }
+            else if (e.Chunk is not null)
+            {
+                Release(e.Chunk);
+            }
         }
     }
 
@@ -334,6 +441,32 @@ public sealed class PeerInbox : IDisposable
             Pool.Return(_lent);
             _lent = null;
         }
+
+        if (_lentChunk is not null)
+        {
+            Release(_lentChunk);
+            _lentChunk = null;
+        }
+    }
+
+    // Drops one reference; the last one keeps the chunk as a spare or gives its buffer back. Any thread.
+    private void Release(Chunk chunk)
+    {
+        if (Interlocked.Decrement(ref chunk.References) != 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_spareChunks.Count < MaxSpareChunks)
+            {
+                _spareChunks.Push(chunk);
+                return;
+            }
+        }
+
+        Pool.Return(chunk.Buffer);
     }
 
     // Raises events at the front until a packet is at the front (true) or the queue is empty (false). Re-entrant: an

@@ -277,12 +277,12 @@ public class NetworkedMultiplayerCustomLimitsTests
     }
 
     [Fact]
-    public void TryGetPacket_NextRead_ReturnsThePreviousBufferToThePool()
+    public void TryGetPacket_NextRead_ReturnsThePreviousOwnedBufferToThePool()
     {
         var pool = new CountingArrayPool();
         var peer = CustomPeers.Connected(pool, 1, 2);
-        peer.DeliverPacket([1], 2);
-        peer.DeliverPacket([2], 2);
+        peer.DeliverPacketOwned(pool.Rent(8), 1, 2);
+        peer.DeliverPacketOwned(pool.Rent(8), 1, 2);
 
         peer.TryGetPacket(out _);
         var afterFirst = pool.Outstanding;
@@ -294,19 +294,78 @@ public class NetworkedMultiplayerCustomLimitsTests
     }
 
     [Fact]
+    public void DeliverPacket_ManySmallPacketsBetweenReads_RentsOneChunkPer64KiB()
+    {
+        var pool = new CountingArrayPool();
+        var peer = CustomPeers.Connected(pool, 1, 2);
+
+        for (var i = 0; i < 1000; i++)
+        {
+            peer.DeliverPacket(new byte[100], 2);
+        }
+
+        Assert.Equal(2, pool.Rented);
+    }
+
+    [Fact]
+    public void DeliverPacket_SteadyFlowOfBursts_RentsNothingAfterTheFirstBursts()
+    {
+        var pool = new CountingArrayPool();
+        var peer = CustomPeers.Connected(pool, 1, 2);
+        var packet = new byte[1000];
+        Burst();
+        var afterWarmUp = pool.Rented;
+
+        for (var round = 0; round < 50; round++)
+        {
+            Burst();
+        }
+
+        Assert.Equal(afterWarmUp, pool.Rented);
+
+        void Burst()
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                peer.DeliverPacket(packet, 2);
+            }
+
+            while (peer.TryGetPacket(out _))
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public void DeliverPacket_SmallAndLargePacketsInterleaved_AreReadBackIntact()
+    {
+        var peer = CustomPeers.Connected(1, 2);
+        var sizes = new[] { 0, 1, 4096, 4097, 70_000, 65_536, 3, 60_000, 10_000 };
+        foreach (var size in sizes)
+        {
+            peer.DeliverPacket(Enumerable.Range(0, size).Select(i => (byte)(i * 7 + size)).ToArray(), 2);
+        }
+
+        foreach (var size in sizes)
+        {
+            Assert.Equal(Enumerable.Range(0, size).Select(i => (byte)(i * 7 + size)).ToArray(), peer.GetPacket());
+        }
+    }
+
+    [Fact]
     public void Dispose_WithQueuedPackets_ReturnsEveryBuffer()
     {
         var pool = new CountingArrayPool();
         var peer = CustomPeers.Connected(pool, 1, 2);
-        for (var i = 0; i < 10; i++)
+        for (var i = 0; i < 1000; i++)
         {
-            peer.DeliverPacket(new byte[100], 2);
+            peer.DeliverPacket(new byte[i % 2 == 0 ? 100 : 5000], 2);
         }
 
         peer.TryGetPacket(out _);
         peer.Dispose();
 
-        Assert.Equal(10, pool.Rented);
+        Assert.True(pool.Rented > 500);
         Assert.Equal(0, pool.Outstanding);
         Assert.Equal(ConnectionStatus.Disconnected, peer.GetConnectionStatus());
     }

@@ -27,7 +27,7 @@ public class PeerInboxTests
 
         inbox.Clear();
 
-        Assert.Equal((2L, 0L, 0), (pool.Rented, pool.Outstanding, inbox.AvailablePacketCount));
+        Assert.Equal((1L, 0L, 0), (pool.Rented, pool.Outstanding, inbox.AvailablePacketCount));
     }
 
     [Fact]
@@ -52,13 +52,13 @@ public class PeerInboxTests
         var owner = new NetworkedMultiplayerCustom();
         var inbox = new PeerInbox(owner, pool: pool);
         inbox.EnqueueEvent(PeerEventKind.PeerConnected, 2);
-        inbox.TryEnqueue(2, [1]);
-        inbox.TryEnqueue(2, [2]);
-        inbox.TryEnqueue(2, [3]);
+        EnqueueOwned(1);
+        EnqueueOwned(2);
+        EnqueueOwned(3);
         var readInHandler = -1;
         owner.PeerConnected += _ =>
         {
-            inbox.TryEnqueue(2, [4]);
+            EnqueueOwned(4);
             inbox.TryDequeue(out _, out var p);
             readInHandler = p[0];
         };
@@ -72,6 +72,45 @@ public class PeerInboxTests
         Assert.Equal(1, readInHandler);
         Assert.Equal([2, 3, 4], seen);
         Assert.Equal(0, pool.Outstanding);
+
+        void EnqueueOwned(byte value)
+        {
+            var buffer = pool.Rent(1);
+            buffer[0] = value;
+            inbox.TryEnqueueOwned(2, buffer, 1);
+        }
+    }
+
+    [Fact]
+    public void TryDequeue_BurstsOf100KiB_RecycleTheirChunksAndClearReturnsThem()
+    {
+        var pool = new CountingArrayPool();
+        var inbox = new PeerInbox(new NetworkedMultiplayerCustom(), pool: pool);
+        Rounds(3);
+        var rentedAfterWarmUp = pool.Rented;
+
+        Rounds(10);
+        var rentedAfterMore = pool.Rented;
+        inbox.Clear();
+
+        Assert.Equal(3, rentedAfterWarmUp); // a 100 KiB burst spans at most 3 chunks of 64 KiB
+        Assert.Equal(rentedAfterWarmUp, rentedAfterMore);
+        Assert.Equal(0, pool.Outstanding);
+
+        void Rounds(int count)
+        {
+            for (var round = 0; round < count; round++)
+            {
+                for (var j = 0; j < 100; j++)
+                {
+                    inbox.TryEnqueue(2, new byte[1000]);
+                }
+
+                while (inbox.TryDequeue(out _, out _))
+                {
+                }
+            }
+        }
     }
 
     [Fact]
