@@ -28,7 +28,7 @@ public delegate void PacketGeneratedHandler(int peerId, ReadOnlySpan<byte> packe
 /// the rest: <see cref="DeliverPacket(byte[], int)"/> and its overloads, <see cref="AddPeer"/>, <see cref="RemovePeer"/>,
 /// <see cref="TryAddPeer"/>, <see cref="TryRemovePeer"/>, <see cref="HasPeer"/>, <see cref="GetPeers"/>,
 /// <see cref="RejectPacket"/>, the getters (<see cref="GetConnectionStatus"/>, <see cref="GetUniqueId"/>,
-/// <see cref="GetMaxPacketSize"/>, <see cref="PacketPeer.AvailablePacketCount"/>, <see cref="HasPeer"/>),
+/// <see cref="GetMaxPacketSize"/>, <see cref="PacketPeer.AvailablePacketCount"/>, <see cref="BufferPool"/>),
 /// <see cref="SetMaxPacketSize"/>, <see cref="MaxQueuedPackets"/>, <see cref="MaxQueuedBytes"/> and
 /// <see cref="NetworkedMultiplayerPeer.Statistics"/>. Everything else is for the game thread only, one thread at a time:
 /// <see cref="PacketPeer.PutPacket(ReadOnlySpan{byte})"/>, <see cref="SetTargetPeer"/>, <see cref="TransferMode"/>,

@@ -319,6 +319,54 @@ public class LocalNetworkConditionsTests
         Assert.Equal((0, 1), (before, client.AvailablePacketCount));
     }
 
+    [Fact]
+    public void Reliable_ThreeClientsBroadcastingOverLossyJitteryLinks_EveryoneGetsEveryMessageOnceInOrder()
+    {
+        using var net = new LocalNetwork(seed: 12) { DefaultConditions = new LinkConditions { Latency = 20 * Ms, Jitter = 10 * Ms, Loss = 0.2, Duplication = 0.2, Reorder = 0.2 } };
+        var server = net.CreateServer();
+        var clients = new[] { net.CreateClient(), net.CreateClient(), net.CreateClient() };
+        Assert.True(net.RunUntilIdle(TimeSpan.FromMinutes(1)));
+        var received = new[] { server }.Concat(clients).ToDictionary(p => p, _ => new List<(int From, int Seq)>());
+
+        for (var round = 0; round < 50; round++)
+        {
+            foreach (var c in clients)
+            {
+                Send(c, 0, round, TransferModeEnum.Reliable);
+            }
+
+            net.Advance(5 * Ms);
+            Drain();
+        }
+
+        Assert.True(net.RunUntilIdle(TimeSpan.FromMinutes(1)));
+        Drain();
+
+        foreach (var (peer, got) in received)
+        {
+            foreach (var sender in clients.Where(c => c != peer))
+            {
+                Assert.Equal(Enumerable.Range(0, 50), got.Where(m => m.From == sender.GetUniqueId()).Select(m => m.Seq));
+            }
+
+            Assert.DoesNotContain(got, m => m.From == peer.GetUniqueId());
+        }
+
+        void Drain()
+        {
+            foreach (var (peer, got) in received)
+            {
+                peer.Poll();
+                while (peer.AvailablePacketCount > 0)
+                {
+                    var from = peer.GetPacketPeer();
+                    peer.TryGetPacket(out var packet);
+                    got.Add((from, BinaryPrimitives.ReadInt32LittleEndian(packet)));
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData("Loss")]
     [InlineData("Duplication")]

@@ -473,6 +473,19 @@ public class LocalNetworkTests
         Assert.Equal(TimeSpan.FromMilliseconds(40), net.Now);
     }
 
+    [Fact]
+    public void RunUntilIdle_TimeSpanMaxValue_RunsToIdleWithoutOverflow()
+    {
+        using var net = new LocalNetwork();
+        net.CreateServer();
+        var client = net.CreateClient(new LinkConditions { Latency = TimeSpan.FromMilliseconds(5) });
+        net.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.True(net.RunUntilIdle(TimeSpan.MaxValue));
+        Assert.Equal(TimeSpan.FromMilliseconds(10), net.Now);
+        Assert.Equal(ConnectionStatus.Connected, client.GetConnectionStatus());
+    }
+
     internal static (LocalNetwork Net, NetworkedMultiplayerCustom Server, NetworkedMultiplayerCustom A, NetworkedMultiplayerCustom B) ServerAndTwoClients(int seed = 7)
     {
         var net = new LocalNetwork(seed);

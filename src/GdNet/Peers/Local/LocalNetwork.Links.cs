@@ -30,7 +30,7 @@ public sealed partial class LocalNetwork
             throw new ArgumentOutOfRangeException(nameof(elapsed), elapsed, "The clock only moves forward; pass a non-negative duration.");
         }
 
-        Run(_now + elapsed.Ticks);
+        Run(Later(elapsed));
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ public sealed partial class LocalNetwork
             throw new ArgumentOutOfRangeException(nameof(limit), limit, "Pass a non-negative limit.");
         }
 
-        var deadline = _now + limit.Ticks;
+        var deadline = Later(limit);
         while (_flights.TryPeek(out _, out var due) && due.Time <= deadline)
         {
             Run(due.Time);
@@ -220,6 +220,9 @@ public sealed partial class LocalNetwork
         c.Jitter > TimeSpan.Zero ? (long)(random.NextDouble() * (c.Jitter.Ticks + 1)) : 0;
 
     private static long CeilingDivide(long a, long b) => (a + b - 1) / b;
+
+    // Now + duration, saturating instead of overflowing (TimeSpan.MaxValue means "for ever").
+    private long Later(TimeSpan duration) => duration.Ticks > long.MaxValue - _now ? long.MaxValue : _now + duration.Ticks;
 
     private void Schedule(in Flight flight, long arrival) => _flights.Enqueue(flight, (arrival, _nextOrder++));
 
