@@ -39,13 +39,12 @@ public sealed class Recorder : IDisposable
     public void Pump()
     {
         Peer.Poll();
-        while (true)
+        // Check the count first: packets keep arriving from the service thread, and the sender read must be of the
+        // packet read next.
+        while (Peer.AvailablePacketCount > 0)
         {
             var from = Peer.GetPacketPeer();
-            if (!Peer.TryGetPacket(out var packet))
-            {
-                break;
-            }
+            Assert.True(Peer.TryGetPacket(out var packet));
 
             Packets.Add(new Received(from, Peer.GetLastPacketChannel(), packet.ToArray()));
             _log.Add("packet");
