@@ -260,6 +260,32 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     }
 
     /// <summary>
+    /// The most packets waiting for the game thread (default <see cref="PeerInbox.DefaultMaxPackets"/>). Beyond it an
+    /// unreliable packet is dropped and a reliable one drops its sender (a reliable stream cannot skip a packet), both
+    /// counted as <see cref="PacketRejectReason.QueueFull"/>. Any time.
+    /// </summary>
+    public int MaxQueuedPackets
+    {
+        get => Inbox.MaxPackets;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Inbox.MaxPackets = value;
+        }
+    }
+
+    /// <summary>The most bytes waiting for the game thread (default 64 MiB); as <see cref="MaxQueuedPackets"/>. Any time.</summary>
+    public long MaxQueuedBytes
+    {
+        get => Inbox.MaxBytes;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Inbox.MaxBytes = value;
+        }
+    }
+
+    /// <summary>
     /// A peer left: raised on the game thread with the reason, just before <see cref="NetworkedMultiplayerPeer.PeerDisconnected"/>
     /// (or, for a client's server, id 1, before <see cref="NetworkedMultiplayerPeer.ServerDisconnected"/>).
     /// </summary>

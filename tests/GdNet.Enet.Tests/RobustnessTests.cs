@@ -333,6 +333,48 @@ public sealed class RobustnessTests
         Assert.Equal(77, client.Packets[0].From);
     }
 
+    [Fact]
+    public void Receive_ReliableIntoFullInbox_QueueFullAndSenderDropped()
+    {
+        using var server = Server(configure: p => p.MaxQueuedPackets = 10);
+        using var raw = RawConnected(server, 5000);
+        for (var i = 0; i < 30; i++)
+        {
+            raw.SendGodot(5000, 1, [(byte)i]);
+        }
+
+        // The server's game thread does not read packets until the sender has been dropped.
+        Assert.True(raw.ServiceUntil(() => raw.Disconnected, Deadline));
+        PumpUntil(() => server.Has("disconnected 5000"), server);
+        Assert.Equal(10, server.Packets.Count);
+        Assert.Equal([(5000, EnetDisconnectReason.LimitExceeded)], server.Left);
+        Assert.True(server.Peer.Statistics.GetRejections(PacketRejectReason.QueueFull) >= 1);
+    }
+
+    [Fact]
+    public void Receive_UnreliableIntoFullInbox_DroppedSenderStays()
+    {
+        using var server = Server(configure: p => p.MaxQueuedPackets = 10);
+        using var raw = RawConnected(server, 5000);
+        for (var i = 0; i < 30; i++)
+        {
+            raw.SendGodot(5000, 1, [(byte)i], channel: 2, flags: EnetNative.PacketFlagUnsequenced);
+        }
+
+        Assert.True(raw.ServiceUntil(() => server.Peer.Statistics.GetRejections(PacketRejectReason.QueueFull) >= 1, Deadline));
+        PumpUntil(() => server.Packets.Count == 10, server);
+        raw.SendGodot(5000, 1, Marker);
+        Assert.True(raw.ServiceUntil(() => server.Packets.Any(p => p.Data.SequenceEqual(Marker)), Deadline, server));
+        Assert.DoesNotContain("disconnected 5000", server.Log);
+    }
+
+    [Fact]
+    public void CreateServer_MaxWaitingDataBelowMaxPacketSize_Throws()
+    {
+        using var peer = new NetworkedMultiplayerENet { MaxPacketSize = 1 << 20, MaxWaitingData = 1 << 16 };
+        Assert.Throws<InvalidOperationException>(() => peer.CreateServer(0));
+    }
+
     private static byte[] Le(uint a, uint b)
     {
         var bytes = new byte[8];
