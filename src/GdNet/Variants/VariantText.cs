@@ -10,8 +10,10 @@ namespace GdNet.Variants;
 /// <remarks>
 /// <para>The text form is lossy, as in Godot: every float is printed as a float32 with 6 significant digits (a Real
 /// 1/3 prints <c>0.333333</c>, 1e300 prints <c>inf</c>, -0.0 prints <c>0.0</c>), an RID prints as nothing, and a null
-/// Object prints <c>null</c> (read back as nil). Values whose floats have at most 6 significant digits and fit a float32
-/// read back equal.</para>
+/// Object prints <c>null</c> (read back as nil), and dictionary keys are printed sorted the way Godot sorts them (read
+/// back in that order). Values whose floats have at most 6 significant digits and fit a float32 read back equal; a
+/// Real beyond 1e22 or below 1e-22 may read back one ulp away, because str2var's strtod (mirrored here so that GdNet
+/// reads the same doubles as Godot) does not always round correctly.</para>
 /// <para>Parsing accepts everything Godot writes, the whitespace, line breaks, <c>;</c> comments and trailing commas in
 /// arrays and dictionaries that Godot accepts, and the old type names (<c>Matrix32</c>, <c>Rect3</c>, <c>IntArray</c>,
 /// ...). It is stricter than <c>str2var</c> where Godot silently returns something else: text after the value, numbers

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Text.Json;
 using GdNet.TestSupport;
 using GdNet.Variants;
@@ -170,6 +169,4 @@ internal static class VariantTextGolden
         VariantType.Real => BitConverter.DoubleToInt64Bits(v.AsDouble()).ToString("x16"),
         _ => v.ToString(),
     };
-
-    public static ImmutableArray<string> Strings(JsonElement a) => [.. a.EnumerateArray().Select(x => x.GetString()!)];
 }
