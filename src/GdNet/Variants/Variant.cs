@@ -309,8 +309,12 @@ public readonly struct Variant : IEquatable<Variant>
         VariantType.Plane => _inline.Plane.GetHashCode(),
         VariantType.Quat => _inline.Quat.GetHashCode(),
         VariantType.Color => _inline.Color.GetHashCode(),
+        // The boxed math types hash by value (a StrongBox hashes by reference, which would break equal keys).
+        VariantType.Transform2D => AsTransform2D().GetHashCode(),
+        VariantType.AABB => AsAABB().GetHashCode(),
+        VariantType.Basis => AsBasis().GetHashCode(),
+        VariantType.Transform => AsTransform().GetHashCode(),
         VariantType.String or VariantType.NodePath or VariantType.Object or VariantType.Array or VariantType.Dictionary
-            or VariantType.Transform2D or VariantType.AABB or VariantType.Basis or VariantType.Transform
             => HashCode.Combine(_type, _ref),
         _ => HashCode.Combine(_type, (_ref as Array)?.Length ?? 0),
     };
