@@ -43,7 +43,7 @@ internal static class DecodeCommand
         var options = new VariantReadOptions { AllowObjects = allowObjects };
         if (!VariantCodec.TryRead(bytes, options, out var value, out var consumed, out var error))
         {
-            var hint = error.Reason == VariantErrorReason.ObjectsNotAllowed ? " (use --allow-objects to decode full objects)" : "";
+            var hint = error.Reason == VariantErrorReason.ObjectsNotAllowed ? "; pass --allow-objects to decode it" : "";
             return CliOutput.Fail(result, $"cannot decode the bytes: {error.Message}{hint}");
         }
 
