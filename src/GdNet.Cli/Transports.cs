@@ -1,4 +1,5 @@
 using System.Globalization;
+using GdNet.Enet;
 using GdNet.Peers;
 using GdNet.Peers.Local;
 using GdNet.WebSockets;
@@ -93,13 +94,37 @@ internal static class Transports
             }
 
             case TransportKind.Enet:
-                throw new InvalidOperationException("the enet transport is not available in this build yet; use --transport ws");
+            {
+                var server = new NetworkedMultiplayerENet { MaxPacketSize = settings.MaxPacketSize };
+                server.SetBindIp(settings.Bind);
+                var err = server.CreateServer(settings.Port, Math.Min(settings.MaxClients, NetworkedMultiplayerENet.MaxClientsLimit));
+                if (err != Error.Ok)
+                {
+                    server.Dispose();
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"cannot listen on {settings.Bind}:{settings.Port} (UDP): {err}"));
+                }
+
+                var peers = 0;
+                server.PeerConnected += _ => Interlocked.Increment(ref peers);
+                server.PeerDisconnected += _ => Interlocked.Decrement(ref peers);
+                var host = settings.Bind == "*" ? "127.0.0.1" : settings.Bind;
+                return new ServerHandle(server, string.Create(CultureInfo.InvariantCulture, $"enet://{host}:{server.GetLocalPort()}"), () =>
+                {
+                    var s = server.Statistics.Snapshot();
+                    return new TrafficSample(Volatile.Read(ref peers), s.PacketsIn, s.BytesIn, s.PacketsOut, s.BytesOut, 0);
+                }, () =>
+                {
+                    server.Dispose();
+                    return ValueTask.CompletedTask;
+                });
+            }
+
             default:
                 throw new InvalidOperationException($"the {kind.ToString().ToLowerInvariant()} transport has no network server; use ws or enet");
         }
     }
 
-    /// <summary>A client connecting to <paramref name="url"/> (ws://host:port, or host:port for ENet).</summary>
+    /// <summary>A client connecting to <paramref name="url"/> (ws://host:port, or enet://host:port).</summary>
     public static NetworkedMultiplayerPeer CreateClient(TransportKind kind, string url, int maxPacketSize = WebSocketMultiplayerPeer.DefaultMaxPacketSize)
     {
         switch (kind)
@@ -117,8 +142,22 @@ internal static class Transports
                 return client;
             }
 
+            case TransportKind.Enet:
+            {
+                var uri = new Uri(url.Contains("://", StringComparison.Ordinal) ? url : "enet://" + url);
+                var client = new NetworkedMultiplayerENet { MaxPacketSize = maxPacketSize };
+                var err = client.CreateClient(uri.Host, uri.Port);
+                if (err != Error.Ok)
+                {
+                    client.Dispose();
+                    throw new InvalidOperationException($"cannot connect to {url}: {err}");
+                }
+
+                return client;
+            }
+
             default:
-                throw new InvalidOperationException($"the {kind.ToString().ToLowerInvariant()} transport cannot make network clients in this build");
+                throw new InvalidOperationException($"the {kind.ToString().ToLowerInvariant()} transport has no network clients; use ws or enet");
         }
     }
 
@@ -141,7 +180,7 @@ internal static class Transports
             return new InProcessNetwork(handle, () => net.CreateClient(), net.Step, handle.DisposeAsync);
         }
 
-        var serverHandle = await StartServerAsync(kind, new ServerSettings("127.0.0.1", 0, 100_000, maxPacketSize)).ConfigureAwait(false);
+        var serverHandle = await StartServerAsync(kind, new ServerSettings("127.0.0.1", 0, kind == TransportKind.Enet ? NetworkedMultiplayerENet.MaxClientsLimit : 100_000, maxPacketSize)).ConfigureAwait(false);
         var made = new List<NetworkedMultiplayerPeer>();
         return new InProcessNetwork(serverHandle, () =>
         {
@@ -155,6 +194,10 @@ internal static class Transports
                 if (c is IAsyncDisposable d)
                 {
                     await d.DisposeAsync().ConfigureAwait(false);
+                }
+                else if (c is IDisposable sd)
+                {
+                    sd.Dispose();
                 }
             }
 

@@ -28,6 +28,7 @@ internal static class ServeCommand
             transport, port, bind, maxClients, maxPacket, interval,
         };
         command.SetAction((result, ct) => RunAsync(
+            result,
             new Options(result.GetValue(transport)!, result.GetValue(port), result.GetValue(bind)!, result.GetValue(maxClients), result.GetValue(maxPacket), result.GetValue(interval)),
             ct));
         return command;
@@ -35,8 +36,9 @@ internal static class ServeCommand
 
     private sealed record Options(string Transport, int Port, string Bind, int MaxClients, int MaxPacketSize, double StatsInterval);
 
-    private static async Task<int> RunAsync(Options o, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, Options o, CancellationToken ct)
     {
+        var output = CliOutput.Out(result);
         var invalid = o switch
         {
             { Port: < 0 or > 65535 } => "--port must be between 0 and 65535",
@@ -48,8 +50,7 @@ internal static class ServeCommand
         };
         if (invalid is not null)
         {
-            await Console.Error.WriteLineAsync("gdnet serve: " + invalid).ConfigureAwait(false);
-            return 2;
+            return CliOutput.Fail(result, invalid);
         }
 
         ServerHandle handle;
@@ -59,7 +60,7 @@ internal static class ServeCommand
         }
         catch (InvalidOperationException ex)
         {
-            await Console.Error.WriteLineAsync("gdnet serve: " + ex.Message).ConfigureAwait(false);
+            result.InvocationConfiguration.Error.WriteLine("gdnet: " + ex.Message);
             return 1;
         }
 
@@ -67,17 +68,17 @@ internal static class ServeCommand
         {
             var events = new ConcurrentQueue<string>();
             using var game = new GameThread(handle.Peer, events);
-            Console.Out.WriteLine("listening on " + handle.Url);
-            Console.Out.Flush();
+            output.WriteLine("listening on " + handle.Url);
+            output.Flush();
             try
             {
-                if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+                if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
                 {
                     await LiveTableAsync(handle, events, ct).ConfigureAwait(false);
                 }
                 else
                 {
-                    await PlainLinesAsync(handle, events, TimeSpan.FromSeconds(o.StatsInterval), ct).ConfigureAwait(false);
+                    await PlainLinesAsync(output, handle, events, TimeSpan.FromSeconds(o.StatsInterval), ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)
@@ -86,7 +87,7 @@ internal static class ServeCommand
             }
         }
 
-        Console.Out.WriteLine("stopped");
+        output.WriteLine("stopped");
         return 0;
     }
 
@@ -140,7 +141,7 @@ internal static class ServeCommand
         return r.Count == 0 ? "none" : string.Join(", ", r.OrderBy(p => p.Key).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}")));
     }
 
-    private static async Task PlainLinesAsync(ServerHandle handle, ConcurrentQueue<string> events, TimeSpan interval, CancellationToken ct)
+    private static async Task PlainLinesAsync(TextWriter output, ServerHandle handle, ConcurrentQueue<string> events, TimeSpan interval, CancellationToken ct)
     {
         var last = handle.Sample();
         var clock = Stopwatch.StartNew();
@@ -150,7 +151,7 @@ internal static class ServeCommand
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false);
             while (events.TryDequeue(out var e))
             {
-                Console.Out.WriteLine(e);
+                output.WriteLine(e);
             }
 
             if (clock.Elapsed - lastAt >= interval)
@@ -158,13 +159,13 @@ internal static class ServeCommand
                 var now = handle.Sample();
                 var at = clock.Elapsed;
                 var r = RatesBetween(last, now, (at - lastAt).TotalSeconds);
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"stats peers={now.Peers} in={r.PacketsIn:F0} pkt/s {Size(r.BytesIn)}/s out={r.PacketsOut:F0} pkt/s {Size(r.BytesOut)}/s relayed={r.Relayed:F0}/s rejections: {Rejections(handle)}"));
                 last = now;
                 lastAt = at;
             }
 
-            Console.Out.Flush();
+            output.Flush();
         }
     }
 
