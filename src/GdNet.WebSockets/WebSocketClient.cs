@@ -30,6 +30,17 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
     private X509Certificate2? _trustedCertificate;
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Creates a disconnected client; call <see cref="ConnectToUrl"/>.</summary>
+    public WebSocketClient()
+    {
+        // The status the game sees changes when the events are raised (from Poll), as in Godot, so that a packet that
+        // arrived before a disconnection is still read before the status says Disconnected. These handlers are
+        // subscribed first, so they run before the user's.
+        ConnectionSucceeded += () => _status = (int)ConnectionStatus.Connected;
+        ConnectionFailed += () => _status = (int)ConnectionStatus.Disconnected;
+        ServerDisconnected += () => _status = (int)ConnectionStatus.Disconnected;
+    }
+
     /// <summary>Godot's <c>verify_ssl</c>: check the server's TLS certificate (default true).</summary>
     /// <exception cref="InvalidOperationException">Changed while connecting or connected.</exception>
     public bool VerifySsl
@@ -80,7 +91,7 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
     /// <summary>The subprotocol the server chose, or null.</summary>
     public string? SelectedProtocol { get; private set; }
 
-    private protected override bool IsActive => _status != (int)ConnectionStatus.Disconnected;
+    private protected override bool IsActive => _session is { Stale: false };
 
     /// <summary>
     /// Godot's <c>connect_to_url(url, protocols, gd_mp_api)</c>: starts connecting to a <c>ws://</c> or <c>wss://</c>
@@ -106,7 +117,7 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
         Session session;
         lock (_gate)
         {
-            if (_status != (int)ConnectionStatus.Disconnected)
+            if (_session is { Stale: false })
             {
                 throw new InvalidOperationException("The client is already connecting or connected; call DisconnectFromHost() first.");
             }
@@ -139,19 +150,26 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
         }
 
         Session? s;
+        bool live;
         lock (_gate)
         {
             s = _session;
-            if (s is null || s.Stale)
+            if (s is null || _status == (int)ConnectionStatus.Disconnected)
             {
                 return;
             }
 
+            // A session that already ended (its event not yet polled) has nothing to close; its event is dropped.
+            live = !s.Stale;
             s.Stale = true;
             _status = (int)ConnectionStatus.Disconnected;
         }
 
-        s.Close(code, reason ?? string.Empty);
+        if (live)
+        {
+            s.Close(code, reason ?? string.Empty);
+        }
+
         Inbox.Clear();
         SignalInboxRoom();
     }
@@ -243,7 +261,6 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             s.Stale = true;
             CloseCode = code;
             CloseReason = reason;
-            _status = (int)ConnectionStatus.Disconnected;
             Inbox.EnqueueEvent(succeeded ? PeerEventKind.ServerDisconnected : PeerEventKind.ConnectionFailed);
         }
     }
@@ -502,7 +519,6 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
                         if (id == TargetPeerServer && !_succeeded)
                         {
                             _succeeded = true;
-                            owner._status = (int)ConnectionStatus.Connected;
                             inbox.EnqueueEvent(PeerEventKind.ConnectionSucceeded);
                         }
 

@@ -447,7 +447,8 @@ internal sealed class WsConnection
     {
         _remoteClosed = true;
         RemoteCloseStatus = _ws.CloseStatus;
-        RemoteCloseDescription = _ws.CloseStatusDescription;
+        // Godot 3.2.3 sends its close reason with the C string's NUL terminator ("quit\0"): drop it.
+        RemoteCloseDescription = _ws.CloseStatusDescription?.TrimEnd('\0');
         var code = _ws.CloseStatus is { } s && s != WebSocketCloseStatus.Empty ? (int)s : WsCloseCodes.Normal;
 
         // Answer the close (if we did not start it), after anything already queued.

@@ -229,6 +229,30 @@ public class ServerClientTests
     }
 
     [Fact]
+    public async Task GetConnectionStatus_ServerClosedAfterPacket_ConnectedUntilPacketReadAndEventRaised()
+    {
+        await using var server = StartServer();
+        var sp = new Probe(server);
+        var (a, _) = await ConnectAsync(server, sp);
+        await using var __ = a;
+        Send(server, a.GetUniqueId(), 7);
+        server.DisconnectPeer(a.GetUniqueId());
+        var disconnected = false;
+        a.ServerDisconnected += () => disconnected = true;
+
+        // Without polling the client, wait until its socket task saw the close.
+        await PumpUntilAsync(() => a.CloseCode is not null, sp);
+        Assert.Equal(ConnectionStatus.Connected, a.GetConnectionStatus());
+
+        Assert.True(a.TryGetPacket(out var packet));
+        Assert.Equal(7, packet[0]);
+        Assert.False(disconnected);
+        a.Poll();
+        Assert.True(disconnected);
+        Assert.Equal(ConnectionStatus.Disconnected, a.GetConnectionStatus());
+    }
+
+    [Fact]
     public async Task DisconnectPeer_UnknownId_ReturnsFalse()
     {
         await using var server = StartServer();
