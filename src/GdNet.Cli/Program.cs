@@ -1,10 +1,22 @@
+using System.CommandLine;
+using GdNet.Cli.Commands;
+
 namespace GdNet.Cli;
 
-internal static class Program
+/// <summary>The <c>gdnet</c> program: one small file per command under <c>Commands/</c>.</summary>
+public static class Program
 {
-    private static int Main(string[] args)
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>The root command: add one line per command.</summary>
+    public static RootCommand CreateRootCommand() => new("gdnet: tools for Godot 3 compatible high-level multiplayer (GdNet).")
     {
-        Console.Error.WriteLine("gdnet: commands are being built; see README.md");
-        return args.Length == 0 ? 0 : 2;
-    }
+        DecodeCommand.Create(),
+        EncodeCommand.Create(),
+    };
+
+    /// <summary>Runs the program in-process, writing to <paramref name="output"/> and <paramref name="error"/>.</summary>
+    /// <returns>The exit code: 0 on success, 2 for bad input or bad usage (with a one-line reason on <paramref name="error"/>).</returns>
+    public static int Run(string[] args, TextWriter output, TextWriter error) =>
+        CliOutput.Invoke(CreateRootCommand(), args, output, error);
 }

@@ -15,17 +15,22 @@ public readonly record struct DeliverResult(PacketRejectReason? RejectReason)
 
 /// <summary>
 /// The incoming side of a network peer, for transport authors: a bounded, ordered queue of packets and peer events that
-/// transport threads fill and the game thread drains. Packets live in pooled buffers from <see cref="ArrayPool{T}.Shared"/>.
+/// transport threads fill and the game thread drains. Packets live in pooled buffers from <see cref="Pool"/>
+/// (<see cref="ArrayPool{T}.Shared"/> unless another pool was given): a copied packet of up to
+/// <see cref="MaxChunkedPacketSize"/> bytes is appended to a shared 64 KiB chunk, recycled once every packet in it has
+/// been read, so a steady flow allocates nothing however many packets wait between two polls; a larger one gets its own
+/// buffer, and <see cref="TryEnqueueOwned"/> keeps the caller's.
 /// </summary>
 /// <remarks>
 /// <para><b>Producers (any thread):</b> <see cref="TryEnqueue(int, ReadOnlySpan{byte})"/>,
-/// <see cref="TryEnqueueOwned"/>, <see cref="EnqueueEvent"/>, <see cref="Reject"/>. They never call user code.</para>
+/// <see cref="TryEnqueueOwned"/>, <see cref="EnqueueEvent"/>, <see cref="Reject(PacketRejection)"/>. They never call user code.</para>
 /// <para><b>Consumer (game thread):</b> <see cref="RaiseDueEvents"/>, <see cref="TryPeekSender"/>,
-/// <see cref="TryDequeue"/>. Events are raised through the owning peer when they reach the front of the queue, so a
-/// peer's connect event comes before its packets and its disconnect event after them.</para>
+/// <see cref="TryDequeue"/>, <see cref="Clear"/>. Events are raised through the owning peer when they reach the front of
+/// the queue, so a peer's connect event comes before its packets and its disconnect event after them.</para>
 /// <para><b>Bounds:</b> at most <see cref="MaxPackets"/> packets and <see cref="MaxBytes"/> bytes are queued; beyond that a
 /// packet is refused with <see cref="PacketRejectReason.QueueFull"/> and the transport decides (TCP: wait and retry;
-/// datagrams: drop, or disconnect the sender). Rejection notices are capped too; past the cap they are only counted.</para>
+/// datagrams: drop, or disconnect the sender). Rejection notices are capped too (<see cref="MaxPendingRejections"/>);
+/// past the cap they are only counted.</para>
 /// </remarks>
 public sealed class PeerInbox : IDisposable
 {
@@ -38,13 +43,29 @@ public sealed class PeerInbox : IDisposable
     /// <summary>At most this many rejection notices wait to be raised; more are only counted.</summary>
     public const int MaxPendingRejections = 1024;
 
+    /// <summary>Copied packets up to this size share chunks; larger ones get a buffer each.</summary>
+    public const int MaxChunkedPacketSize = 4096;
+
+    private const int ChunkSize = 64 * 1024;
+    private const int MaxSpareChunks = 4;
+
     private struct Entry
     {
         public PeerEventKind Kind; // 0 = packet
         public int Peer;
-        public byte[]? Buffer;
+        public byte[]? Buffer;     // an owned buffer, or null
+        public Chunk? Chunk;       // or a slice of a chunk, or neither for an empty packet
+        public int Offset;
         public int Length;
         public PacketRejection? Rejection;
+    }
+
+    // A pooled buffer shared by small packets. References: one per queued or lent packet, plus one while producers
+    // still append to it; whoever drops the last one recycles it.
+    private sealed class Chunk(byte[] buffer)
+    {
+        public readonly byte[] Buffer = buffer;
+        public int References;
     }
 
     private readonly NetworkedMultiplayerPeer _owner;
@@ -53,26 +74,59 @@ public sealed class PeerInbox : IDisposable
     private List<Entry> _local = new(64);
     private int _localIndex;
     private byte[]? _lent;
+    private Chunk? _lentChunk;
+    private Chunk? _writeChunk;
+    private int _writeOffset;
+    private readonly Stack<Chunk> _spareChunks = new();
     private int _queuedPackets;
     private long _queuedBytes;
     private int _pendingRejections;
+    private int _maxPackets;
+    private long _maxBytes;
 
     /// <summary>Creates an inbox that raises its events through <paramref name="owner"/>.</summary>
-    public PeerInbox(NetworkedMultiplayerPeer owner, int maxPackets = DefaultMaxPackets, long maxBytes = DefaultMaxBytes)
+    /// <param name="owner">The peer whose events the inbox raises and whose statistics it updates.</param>
+    /// <param name="maxPackets">The bound on queued packets, at least 1.</param>
+    /// <param name="maxBytes">The bound on queued bytes, at least 1.</param>
+    /// <param name="pool">Where packet buffers come from and go back to; <see cref="ArrayPool{T}.Shared"/> when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A bound is below 1.</exception>
+    public PeerInbox(NetworkedMultiplayerPeer owner, int maxPackets = DefaultMaxPackets, long maxBytes = DefaultMaxBytes, ArrayPool<byte>? pool = null)
     {
         ArgumentNullException.ThrowIfNull(owner);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPackets, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         _owner = owner;
-        MaxPackets = maxPackets;
-        MaxBytes = maxBytes;
+        _maxPackets = maxPackets;
+        _maxBytes = maxBytes;
+        Pool = pool ?? ArrayPool<byte>.Shared;
     }
 
-    /// <summary>The bound on queued packets.</summary>
-    public int MaxPackets { get; set; }
+    /// <summary>The pool packet buffers are rented from and returned to. Buffers given to <see cref="TryEnqueueOwned"/> must come from it.</summary>
+    public ArrayPool<byte> Pool { get; }
 
-    /// <summary>The bound on queued bytes.</summary>
-    public long MaxBytes { get; set; }
+    /// <summary>The bound on queued packets (at least 1). Any thread; applies to the next packet.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
+    public int MaxPackets
+    {
+        get => Volatile.Read(ref _maxPackets);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Volatile.Write(ref _maxPackets, value);
+        }
+    }
+
+    /// <summary>The bound on queued bytes (at least 1). Any thread; applies to the next packet.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
+    public long MaxBytes
+    {
+        get => Volatile.Read(ref _maxBytes);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Volatile.Write(ref _maxBytes, value);
+        }
+    }
 
     /// <summary>Packets queued (any thread).</summary>
     public int AvailablePacketCount => Volatile.Read(ref _queuedPackets);
@@ -80,46 +134,59 @@ public sealed class PeerInbox : IDisposable
     /// <summary>Bytes queued (any thread).</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
-    /// <summary>Copies <paramref name="packet"/> into a pooled buffer and queues it. Any thread.</summary>
+    /// <summary>The lock that orders producers. A peer in this assembly holds it to make its own checks atomic with the enqueue.</summary>
+    internal Lock Gate => _gate;
+
+    /// <summary>Copies <paramref name="packet"/> into pooled memory and queues it. Any thread.</summary>
     public DeliverResult TryEnqueue(int fromPeer, ReadOnlySpan<byte> packet)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(packet.Length, 1));
-        packet.CopyTo(buffer);
-        return TryEnqueueOwned(fromPeer, buffer, packet.Length);
+        if (packet.Length > MaxChunkedPacketSize)
+        {
+            var buffer = Pool.Rent(packet.Length);
+            packet.CopyTo(buffer);
+            return TryEnqueueOwned(fromPeer, buffer, packet.Length);
+        }
+
+        QueueFullKind full;
+        lock (_gate)
+        {
+            full = EnqueueCopyLocked(fromPeer, packet);
+        }
+
+        return CompleteEnqueue(full, fromPeer, null, packet.Length);
     }
 
     /// <summary>
-    /// Queues a packet held in <paramref name="rentedBuffer"/>, a buffer rented from <see cref="ArrayPool{T}.Shared"/>.
+    /// Queues a packet held in <paramref name="rentedBuffer"/>, a buffer rented from <see cref="Pool"/>.
     /// Ownership passes to the inbox in every case: on refusal the buffer is returned to the pool at once. Any thread.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative or beyond the buffer.</exception>
     public DeliverResult TryEnqueueOwned(int fromPeer, byte[] rentedBuffer, int length)
     {
         ArgumentNullException.ThrowIfNull(rentedBuffer);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, rentedBuffer.Length);
+        QueueFullKind full;
         lock (_gate)
         {
-            if (_queuedPackets < MaxPackets && _queuedBytes + length <= MaxBytes)
-            {
-                _incoming.Add(new Entry { Peer = fromPeer, Buffer = rentedBuffer, Length = length });
-                _queuedPackets++;
-                _queuedBytes += length;
-                _owner.Statistics.CountIn(fromPeer, length);
-                return DeliverResult.Accepted;
-            }
+            full = EnqueueOwnedLocked(fromPeer, rentedBuffer, length);
         }
 
-        ArrayPool<byte>.Shared.Return(rentedBuffer);
-        Reject(new PacketRejection(fromPeer, PacketRejectReason.QueueFull, length, MaxPackets));
-        return DeliverResult.Rejected(PacketRejectReason.QueueFull);
+        return CompleteEnqueue(full, fromPeer, rentedBuffer, length);
     }
 
     /// <summary>Queues a peer event, raised in order with the packets. Any thread.</summary>
+    /// <exception cref="ArgumentException"><paramref name="kind"/> is <see cref="PeerEventKind.PacketRejected"/> (use <see cref="Reject(PacketRejection)"/>) or not a member.</exception>
     public void EnqueueEvent(PeerEventKind kind, int peerId = 0)
     {
+        if (kind == PeerEventKind.PacketRejected || !Enum.IsDefined(kind))
+        {
+            throw new ArgumentException($"EnqueueEvent takes a peer or connection event, not {kind}; report refused packets with Reject.", nameof(kind));
+        }
+
         lock (_gate)
         {
-            _incoming.Add(new Entry { Kind = kind, Peer = peerId });
+            EnqueueEventLocked(kind, peerId);
         }
     }
 
@@ -174,21 +241,28 @@ public sealed class PeerInbox : IDisposable
             return false;
         }
 
+        // An event handler run by Advance may itself have read a packet: give that one back before lending the next.
+        ReturnLent();
         var e = _local[_localIndex];
         _local[_localIndex++] = default;
-        lock (_gate)
+        Interlocked.Decrement(ref _queuedPackets);
+        Interlocked.Add(ref _queuedBytes, -e.Length);
+        fromPeer = e.Peer;
+        if (e.Chunk is not null)
         {
-            _queuedPackets--;
-            _queuedBytes -= e.Length;
+            _lentChunk = e.Chunk;
+            packet = e.Chunk.Buffer.AsSpan(e.Offset, e.Length);
+        }
+        else
+        {
+            _lent = e.Buffer;
+            packet = e.Buffer is null ? default : e.Buffer.AsSpan(0, e.Length);
         }
 
-        _lent = e.Buffer;
-        fromPeer = e.Peer;
-        packet = e.Buffer.AsSpan(0, e.Length);
         return true;
     }
 
-    /// <summary>Drops every queued packet and event, returning their buffers. Game thread.</summary>
+    /// <summary>Drops every queued packet and event, returning every buffer to <see cref="Pool"/> (the lent one too). Game thread.</summary>
     public void Clear()
     {
         ReturnLent();
@@ -197,27 +271,165 @@ public sealed class PeerInbox : IDisposable
         {
             pending = _incoming;
             _incoming = new List<Entry>(64);
-            _queuedPackets = 0;
-            _queuedBytes = 0;
+            Volatile.Write(ref _queuedPackets, 0);
+            Interlocked.Exchange(ref _queuedBytes, 0);
             _pendingRejections = 0;
+            if (_writeChunk is not null)
+            {
+                Release(_writeChunk);
+                _writeChunk = null;
+            }
         }
 
         ReturnAll(_local, _localIndex);
         _local.Clear();
         _localIndex = 0;
         ReturnAll(pending, 0);
+        lock (_gate)
+        {
+            while (_spareChunks.TryPop(out var spare))
+            {
+                Pool.Return(spare.Buffer);
+            }
+        }
     }
 
     /// <inheritdoc cref="Clear"/>
     public void Dispose() => Clear();
 
-    private static void ReturnAll(List<Entry> entries, int from)
+    internal enum QueueFullKind
+    {
+        None = 0,
+        Packets,
+        Bytes,
+    }
+
+    /// <summary>Queues a packet; the caller holds <see cref="Gate"/> and then calls <see cref="CompleteEnqueue"/> outside it.</summary>
+    internal QueueFullKind EnqueueOwnedLocked(int fromPeer, byte[] rentedBuffer, int length)
+    {
+        var full = CheckBoundsLocked(length);
+        if (full == QueueFullKind.None)
+        {
+            _incoming.Add(new Entry { Peer = fromPeer, Buffer = rentedBuffer, Length = length });
+        }
+
+        return full;
+    }
+
+    /// <summary>Copies a packet of at most <see cref="MaxChunkedPacketSize"/> bytes into a chunk and queues it; the caller holds <see cref="Gate"/>.</summary>
+    internal QueueFullKind EnqueueCopyLocked(int fromPeer, ReadOnlySpan<byte> packet)
+    {
+        var full = CheckBoundsLocked(packet.Length);
+        if (full != QueueFullKind.None || packet.IsEmpty)
+        {
+            if (full == QueueFullKind.None)
+            {
+                _incoming.Add(new Entry { Peer = fromPeer });
+            }
+
+            return full;
+        }
+
+        if (_writeChunk is null || ChunkSize - _writeOffset < packet.Length)
+        {
+            if (_writeChunk is not null)
+            {
+                Release(_writeChunk);
+            }
+
+            _writeChunk = _spareChunks.TryPop(out var spare) ? spare : new Chunk(Pool.Rent(ChunkSize));
+            _writeChunk.References = 1;
+            _writeOffset = 0;
+        }
+
+        packet.CopyTo(_writeChunk.Buffer.AsSpan(_writeOffset));
+        Interlocked.Increment(ref _writeChunk.References);
+        _incoming.Add(new Entry { Peer = fromPeer, Chunk = _writeChunk, Offset = _writeOffset, Length = packet.Length });
+        _writeOffset += packet.Length;
+        return QueueFullKind.None;
+    }
+
+    // Counts one more packet of `length` bytes if the bounds allow it; the caller holds the gate.
+    private QueueFullKind CheckBoundsLocked(int length)
+    {
+        if (_queuedPackets >= Volatile.Read(ref _maxPackets))
+        {
+            return QueueFullKind.Packets;
+        }
+
+        if (_queuedBytes + length > Volatile.Read(ref _maxBytes))
+        {
+            return QueueFullKind.Bytes;
+        }
+
+        Interlocked.Increment(ref _queuedPackets);
+        Interlocked.Add(ref _queuedBytes, length);
+        return QueueFullKind.None;
+    }
+
+    /// <summary>Counts an accepted packet, or returns the buffer of a refused one and queues the notice. Outside <see cref="Gate"/>.</summary>
+    internal DeliverResult CompleteEnqueue(QueueFullKind full, int fromPeer, byte[]? rentedBuffer, int length)
+    {
+        if (full == QueueFullKind.None)
+        {
+            _owner.Statistics.CountIn(fromPeer, length);
+            return DeliverResult.Accepted;
+        }
+
+        if (rentedBuffer is not null)
+        {
+            Pool.Return(rentedBuffer);
+        }
+
+        if (full == QueueFullKind.Packets)
+        {
+            Reject(fromPeer, PacketRejectReason.QueueFull, length, MaxPackets, "packet bound");
+        }
+        else
+        {
+            Reject(fromPeer, PacketRejectReason.QueueFull, length, MaxBytes, "byte bound");
+        }
+
+        return DeliverResult.Rejected(PacketRejectReason.QueueFull);
+    }
+
+    /// <summary>Queues a peer event; the caller holds <see cref="Gate"/>.</summary>
+    internal void EnqueueEventLocked(PeerEventKind kind, int peerId) =>
+        _incoming.Add(new Entry { Kind = kind, Peer = peerId });
+
+    /// <summary>
+    /// Like <see cref="Reject(PacketRejection)"/>, but allocates the notice only when it will be raised (a flood of refused
+    /// packets costs no allocation past <see cref="MaxPendingRejections"/>). Any thread.
+    /// </summary>
+    public void Reject(int peerId, PacketRejectReason reason, long size, long limit, string? note = null)
+    {
+        _owner.Statistics.CountRejection(reason);
+        lock (_gate)
+        {
+            if (_pendingRejections >= MaxPendingRejections)
+            {
+                return;
+            }
+
+            _pendingRejections++;
+            _incoming.Add(new Entry { Kind = PeerEventKind.PacketRejected, Peer = peerId, Rejection = new PacketRejection(peerId, reason, size, limit, note) });
+        }
+    }
+
+    /// <summary>Raises the due events without ending the current packet loan. Game thread.</summary>
+    internal void RaiseDueEventsKeepingLoan() => Advance();
+
+    private void ReturnAll(List<Entry> entries, int from)
     {
         foreach (var e in CollectionsMarshal.AsSpan(entries)[from..])
         {
             if (e.Buffer is not null)
             {
-                ArrayPool<byte>.Shared.Return(e.Buffer);
+                Pool.Return(e.Buffer);
+            }
+            else if (e.Chunk is not null)
+            {
+                Release(e.Chunk);
             }
         }
     }
@@ -226,12 +438,39 @@ public sealed class PeerInbox : IDisposable
     {
         if (_lent is not null)
         {
-            ArrayPool<byte>.Shared.Return(_lent);
+            Pool.Return(_lent);
             _lent = null;
+        }
+
+        if (_lentChunk is not null)
+        {
+            Release(_lentChunk);
+            _lentChunk = null;
         }
     }
 
-    // Raises events at the front until a packet is at the front (true) or the queue is empty (false).
+    // Drops one reference; the last one keeps the chunk as a spare or gives its buffer back. Any thread.
+    private void Release(Chunk chunk)
+    {
+        if (Interlocked.Decrement(ref chunk.References) != 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_spareChunks.Count < MaxSpareChunks)
+            {
+                _spareChunks.Push(chunk);
+                return;
+            }
+        }
+
+        Pool.Return(chunk.Buffer);
+    }
+
+    // Raises events at the front until a packet is at the front (true) or the queue is empty (false). Re-entrant: an
+    // event handler may read from the peer; each loop turn re-reads the state.
     private bool Advance()
     {
         while (true)

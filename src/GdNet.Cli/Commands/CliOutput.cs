@@ -1,0 +1,67 @@
+using System.CommandLine;
+
+namespace GdNet.Cli.Commands;
+
+/// <summary>Shared plumbing for commands: invocation with given writers, and the "bad input" exit.</summary>
+internal static class CliOutput
+{
+    /// <summary>The exit code for bad input or bad usage.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Parses and invokes; usage errors become one line on <paramref name="error"/> and exit code 2.</summary>
+    public static int Invoke(RootCommand root, string[] args, TextWriter output, TextWriter error)
+    {
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            var command = string.Join(' ', result.CommandResult.Command == root ? ["gdnet"] : new[] { "gdnet", result.CommandResult.Command.Name });
+            var reasons = string.Join("; ", result.Errors.Select(e => e.Message));
+            error.WriteLine($"gdnet: {OneLine(reasons)} (see '{command} --help')");
+            return BadInput;
+        }
+
+        return result.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    public static TextWriter Out(ParseResult result) => result.InvocationConfiguration.Output;
+
+    /// <summary>Writes "gdnet: reason" as one line on the error writer and returns exit code 2.</summary>
+    public static int Fail(ParseResult result, string reason)
+    {
+        result.InvocationConfiguration.Error.WriteLine($"gdnet: {OneLine(reason)}");
+        return BadInput;
+    }
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>Reads hexadecimal bytes; whitespace is ignored. Returns null and a reason when it is not hex.</summary>
+    public static byte[]? ParseHex(string text, string optionName, out string? reason)
+    {
+        var digits = new System.Text.StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsWhiteSpace(c))
+            {
+                continue;
+            }
+
+            if (!char.IsAsciiHexDigit(c))
+            {
+                reason = $"{optionName} is not hexadecimal: '{c}' at position {i + 1}";
+                return null;
+            }
+
+            digits.Append(c);
+        }
+
+        if (digits.Length % 2 != 0)
+        {
+            reason = $"{optionName} has an odd number of hex digits ({digits.Length}); each byte needs two";
+            return null;
+        }
+
+        reason = null;
+        return Convert.FromHexString(digits.ToString());
+    }
+}

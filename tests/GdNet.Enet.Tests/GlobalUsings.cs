@@ -1,0 +1,2 @@
+global using GdNet;
+global using Xunit;
