@@ -9,6 +9,7 @@ namespace GdNet.Multiplayer;
 public sealed partial class MultiplayerAPI
 {
     private const int StackNameChars = 256;
+    private readonly StringInternCache _strings = new();
 
     /// <summary>Godot's <c>_process_packet</c>: one received packet; every failure becomes a rejection (spec §3.5).</summary>
     private void ProcessPacket(NetworkedMultiplayerPeer peer, int sender, ReadOnlySpan<byte> packet)
@@ -240,7 +241,8 @@ public sealed partial class MultiplayerAPI
 
     private bool TryDecode(ReadOnlySpan<byte> packet, ref int offset, in VariantReadOptions options, int sender, Node node, RpcMember member, int index, out Variant value)
     {
-        if (VariantCodec.TryRead(packet[offset..], options, out value, out var consumed, out var error))
+        if (_strings.TryRead(packet[offset..], out value, out var consumed)
+            || VariantCodec.TryRead(packet[offset..], options, out value, out consumed, out var error))
         {
             offset += consumed;
             return true;
