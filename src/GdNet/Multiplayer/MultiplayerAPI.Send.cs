@@ -160,9 +160,11 @@ public sealed partial class MultiplayerAPI
             Debug.Assert(pos == baseLength, "encoded size mismatch");
 
             // Offer the path to every selected peer that has not seen it.
+            // Index loops: a transport may change the peer set synchronously (a status event) while we put packets.
             var allConfirmed = true;
-            foreach (var p in _connectedPeers)
+            for (var i = 0; i < _connectedPeers.Count; i++)
             {
+                var p = _connectedPeers[i];
                 if (!IsSelected(p, target))
                 {
                     continue;
@@ -192,15 +194,16 @@ public sealed partial class MultiplayerAPI
                 // One packet per peer: the cached id where confirmed, the full path elsewhere.
                 entry.PathUtf8WithNul.CopyTo(span[baseLength..]);
                 result = Error.Ok;
-                foreach (var p in _connectedPeers)
+                for (var i = 0; i < _connectedPeers.Count; i++)
                 {
+                    var p = _connectedPeers[i];
                     if (!IsSelected(p, target))
                     {
                         continue;
                     }
 
                     Error e;
-                    if (entry.Confirmed[p])
+                    if (entry.Confirmed.TryGetValue(p, out var confirmed) && confirmed)
                     {
                         RpcPacket.WriteTarget(span, (uint)entry.Id);
                         e = Put(peer, p, mode, span[..baseLength], counters);

@@ -100,8 +100,9 @@ public sealed partial class MultiplayerAPI
             return;
         }
 
-        foreach (var p in _connectedPeers)
+        for (var i = 0; i < _connectedPeers.Count; i++)
         {
+            var p = _connectedPeers[i];
             if (IsSelected(p, target))
             {
                 PeerCounters(p).Out(bytes);
@@ -122,8 +123,9 @@ public sealed partial class MultiplayerAPI
             node.RpcOut++;
         }
 
-        foreach (var p in _connectedPeers)
+        for (var i = 0; i < _connectedPeers.Count; i++)
         {
+            var p = _connectedPeers[i];
             if (IsSelected(p, target))
             {
                 var c = PeerCounters(p);

@@ -64,8 +64,8 @@ internal sealed class RpcTypeInfo
 {
     private static readonly ConcurrentDictionary<Type, RpcTypeInfo> Cache = new();
     private readonly Lock _gate = new();
-    private Tables _methods;
-    private Tables _properties;
+    private volatile Tables _methods;
+    private volatile Tables _properties;
 
     private sealed class Tables
     {
