@@ -1,7 +1,6 @@
 using GdNet.Multiplayer;
 using GdNet.Peers;
 using GdNet.Peers.Local;
-using GdNet.TestSupport;
 using Microsoft.Extensions.Logging;
 using Xunit;
 
@@ -33,18 +32,6 @@ public class MiscTests
 
         Assert.Equal(["Both"], ((OldStyle)s.Server.Lobby).Calls);
         Assert.Equal(["Both", "FromMaster"], ((OldStyle)s.Client.Lobby).Calls);
-    }
-
-    [Fact]
-    public void Layers_LowerFolders_NeverUseMultiplayer()
-    {
-        var src = Path.Combine(Paths.RepoRoot, "src", "GdNet");
-        var offenders = new[] { "Variants", "Peers" }
-            .SelectMany(d => Directory.EnumerateFiles(Path.Combine(src, d), "*.cs", SearchOption.AllDirectories))
-            .Where(f => File.ReadAllText(f).Contains("GdNet.Multiplayer", StringComparison.Ordinal))
-            .ToList();
-
-        Assert.Empty(offenders);
     }
 
     private sealed class ListLogger : ILogger
