@@ -29,9 +29,7 @@ public sealed class Chat : Node
             field = value;
             Print($"motd is now \"{value}\"");
         }
-    }
-
-    = string.Empty;
+    } = string.Empty;
 
     public IReadOnlyCollection<int> ReadyPeers => _ready;
 

@@ -216,9 +216,7 @@ public sealed partial class MultiplayerAPI
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             field = value;
         }
-    }
-
-    = DefaultMaxPathCacheEntriesPerPeer;
+    } = DefaultMaxPathCacheEntriesPerPeer;
 
     /// <summary>The connected remote peers, ascending (Godot's <c>get_network_connected_peers()</c>); never this machine.</summary>
     public int[] GetNetworkConnectedPeers() => [.. _connectedPeers];
@@ -424,7 +422,13 @@ public sealed partial class MultiplayerAPI
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Reject(new RpcRejection(RpcRejectReason.HandlerThrew, arg is int id ? id : GetNetworkUniqueId(), 0) { Member = name, Exception = ex }, null);
+            var peerId = arg switch
+            {
+                int id => id,
+                PacketRejection r => r.PeerId,
+                _ => GetNetworkUniqueId(),
+            };
+            Reject(new RpcRejection(RpcRejectReason.HandlerThrew, peerId, 0) { Member = name, Exception = ex }, null);
         }
     }
 }
