@@ -62,7 +62,8 @@ public sealed class ObjectData : GodotObjectValue, IEquatable<ObjectData>
 
     public override bool Equals(object? obj) => obj is ObjectData o && Equals(o);
 
-    public override int GetHashCode() => HashCode.Combine(ClassName, Properties.Count);
+    /// <summary>A hash of the class name and every property (see <see cref="Variant.GetHashCode"/>).</summary>
+    public override int GetHashCode() => Variant.FromObject(this).GetHashCode();
 
     public override string ToString() => $"[{ClassName}]";
 }

@@ -97,7 +97,8 @@ public sealed class NodePath : IEquatable<NodePath>
 
     public override bool Equals(object? obj) => obj is NodePath p && Equals(p);
 
-    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(ToString());
+    /// <summary>A hash of each name and subname and the absolute flag (see <see cref="Variant.GetHashCode"/>).</summary>
+    public override int GetHashCode() => Variant.From(this).GetHashCode();
 
     public static bool operator ==(NodePath? a, NodePath? b) => a is null ? b is null : a.Equals(b);
 

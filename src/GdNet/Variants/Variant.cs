@@ -17,7 +17,7 @@ namespace GdNet.Variants;
 /// <para>Containers and pool arrays are held by reference: mutating a <see cref="VariantArray"/> after wrapping it is
 /// visible through the Variant.</para>
 /// </remarks>
-public readonly struct Variant : IEquatable<Variant>
+public readonly partial struct Variant : IEquatable<Variant>
 {
     [StructLayout(LayoutKind.Explicit, Size = 16)]
     private struct Inline
@@ -298,26 +298,11 @@ public readonly struct Variant : IEquatable<Variant>
 
     public override bool Equals(object? obj) => obj is Variant v && Equals(v);
 
-    public override int GetHashCode() => _type switch
-    {
-        VariantType.Nil => 0,
-        VariantType.Bool or VariantType.Int or VariantType.RID => HashCode.Combine(_type, _inline.Int),
-        VariantType.Real => HashCode.Combine(_type, _inline.Real),
-        VariantType.Vector2 => _inline.Vector2.GetHashCode(),
-        VariantType.Vector3 => _inline.Vector3.GetHashCode(),
-        VariantType.Rect2 => _inline.Rect2.GetHashCode(),
-        VariantType.Plane => _inline.Plane.GetHashCode(),
-        VariantType.Quat => _inline.Quat.GetHashCode(),
-        VariantType.Color => _inline.Color.GetHashCode(),
-        // The boxed math types hash by value (a StrongBox hashes by reference, which would break equal keys).
-        VariantType.Transform2D => AsTransform2D().GetHashCode(),
-        VariantType.AABB => AsAABB().GetHashCode(),
-        VariantType.Basis => AsBasis().GetHashCode(),
-        VariantType.Transform => AsTransform().GetHashCode(),
-        VariantType.String or VariantType.NodePath or VariantType.Object or VariantType.Array or VariantType.Dictionary
-            => HashCode.Combine(_type, _ref),
-        _ => HashCode.Combine(_type, (_ref as Array)?.Length ?? 0),
-    };
+    /// <summary>
+    /// A hash of the whole value (deep for containers, up to 1024 levels), consistent with <see cref="Equals(Variant)"/> and
+    /// seeded per process, so keys from remote peers cannot be made to collide.
+    /// </summary>
+    public override int GetHashCode() => DeepHash(this, null, 0);
 
     public static bool operator ==(Variant left, Variant right) => left.Equals(right);
 

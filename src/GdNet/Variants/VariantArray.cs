@@ -72,15 +72,6 @@ public sealed class VariantArray : IList<Variant>, IReadOnlyList<Variant>, IEqua
 
     public override bool Equals(object? obj) => obj is VariantArray a && Equals(a);
 
-    public override int GetHashCode()
-    {
-        var h = new HashCode();
-        h.Add(_items.Count);
-        for (var i = 0; i < Math.Min(_items.Count, 8); i++)
-        {
-            h.Add(_items[i]);
-        }
-
-        return h.ToHashCode();
-    }
+    /// <summary>A hash of every item (see <see cref="Variant.GetHashCode"/>).</summary>
+    public override int GetHashCode() => Variant.From(this).GetHashCode();
 }

@@ -62,7 +62,18 @@ public readonly record struct VariantReadOptions
 /// as an instance id (<c>0x00010011</c> + u64). An <see cref="ObjectData"/> is written in full (class name and properties)
 /// when <c>fullObjects</c> is true, and otherwise as instance id 0, which Godot reads as a null object: it has no instance
 /// id to send.</para>
-/// <para>Thread safety: every member is stateless and may be called from any thread.</para>
+/// <para><b>Deliberate differences from Godot 3.2.3's decoder</b> (everything else, including its quirks, is kept):
+/// nesting deeper than <see cref="VariantReadOptions.MaxDepth"/> fails (3.2.3 has no limit and crashes on very deep
+/// input; 3.5 fails the same way); UTF-8 is decoded strictly, so overlong forms, encoded surrogates, 5- and 6-byte
+/// sequences and code points above U+10FFFF fail (3.2.3 accepts them; it never writes them); a full object of a class
+/// Godot does not know is returned as <see cref="ObjectData"/> unless <see cref="VariantReadOptions.IsKnownClass"/>
+/// refuses it (GdNet never instantiates anything); and the bytes reported as consumed never exceed the input (3.2.3 counts
+/// the missing padding of a PoolByteArray at the very end of the buffer).</para>
+/// <para><b>Cost</b>: decoding is linear in the input. Dictionary keys are de-duplicated (a repeated key keeps its first
+/// position and its last value, as in Godot) with seeded hashes that cover the whole key, so crafted keys cannot make it
+/// quadratic.</para>
+/// <para>Thread safety: every member is stateless and may be called from any thread. A value must not be mutated while it
+/// is being encoded.</para>
 /// </remarks>
 public static partial class VariantCodec
 {
@@ -70,8 +81,9 @@ public static partial class VariantCodec
     public const int DefaultMaxDepth = 1024;
 
     /// <summary>
-    /// Decodes one Variant from the start of <paramref name="source"/>. Never throws for any input bytes. Bytes after the
-    /// value are ignored; <paramref name="bytesConsumed"/> says where the value ended (at most <c>source.Length</c>).
+    /// Decodes one Variant from the start of <paramref name="source"/>. Never throws for any input bytes (only an
+    /// <see cref="VariantReadOptions.IsKnownClass"/> callback that throws could). Bytes after the value are ignored;
+    /// <paramref name="bytesConsumed"/> says where the value ended (at most <c>source.Length</c>).
     /// </summary>
     /// <returns>True with the value, or false with <paramref name="error"/> saying why and where (value nil, 0 consumed).</returns>
     public static bool TryRead(ReadOnlySpan<byte> source, in VariantReadOptions options, out Variant value, out int bytesConsumed, out VariantError error)

@@ -9,8 +9,8 @@ namespace GdNet.Variants;
 /// </summary>
 public sealed class VariantDictionary : IEnumerable<KeyValuePair<Variant, Variant>>, IEquatable<VariantDictionary>
 {
-    // Small dictionaries (the usual RPC argument) are searched linearly; a hash index is built once they grow past this.
-    private const int IndexThreshold = 8;
+    // Small dictionaries (the usual RPC argument) are searched linearly; larger ones build a hash index on first lookup.
+    internal const int IndexThreshold = 8;
 
     private readonly List<KeyValuePair<Variant, Variant>> _entries;
     private Dictionary<Variant, int>? _index;
@@ -44,14 +44,7 @@ public sealed class VariantDictionary : IEnumerable<KeyValuePair<Variant, Varian
             }
 
             _entries.Add(new KeyValuePair<Variant, Variant>(key, value));
-            if (_index is not null)
-            {
-                _index.Add(key, _entries.Count - 1);
-            }
-            else if (_entries.Count > IndexThreshold)
-            {
-                BuildIndex();
-            }
+            _index?.Add(key, _entries.Count - 1);
         }
     }
 
@@ -102,6 +95,11 @@ public sealed class VariantDictionary : IEnumerable<KeyValuePair<Variant, Varian
 
     private int IndexOf(in Variant key)
     {
+        if (_index is null && _entries.Count > IndexThreshold)
+        {
+            BuildIndex();
+        }
+
         if (_index is not null)
         {
             return _index.TryGetValue(key, out var i) ? i : -1;
@@ -118,6 +116,20 @@ public sealed class VariantDictionary : IEnumerable<KeyValuePair<Variant, Varian
 
         return -1;
     }
+
+    /// <summary>The entries in insertion order, for the codec (valid until the next change).</summary>
+    internal ReadOnlySpan<KeyValuePair<Variant, Variant>> EntriesSpan => CollectionsMarshal.AsSpan(_entries);
+
+    /// <summary>Appends an entry whose key the caller knows is not present (the decoder, which de-duplicates itself).</summary>
+    internal void AppendUnchecked(in Variant key, in Variant value)
+    {
+        _entries.Add(new KeyValuePair<Variant, Variant>(key, value));
+        _index?.Add(key, _entries.Count - 1);
+    }
+
+    /// <summary>Replaces the value at a position, keeping the key.</summary>
+    internal void SetValueAt(int position, in Variant value) =>
+        _entries[position] = new KeyValuePair<Variant, Variant>(_entries[position].Key, value);
 
     private void BuildIndex()
     {
@@ -164,5 +176,6 @@ public sealed class VariantDictionary : IEnumerable<KeyValuePair<Variant, Varian
 
     public override bool Equals(object? obj) => obj is VariantDictionary d && Equals(d);
 
-    public override int GetHashCode() => _entries.Count;
+    /// <summary>A hash of every key and value in order (see <see cref="Variant.GetHashCode"/>).</summary>
+    public override int GetHashCode() => Variant.From(this).GetHashCode();
 }

@@ -31,6 +31,7 @@ internal ref struct VariantReader
     private readonly Func<string, bool>? _isKnownClass;
     private int _pos;
     private VariantError _error;
+    private VariantKeyComparer? _keyComparer; // shared by every large Dictionary of one decode, for its hash cache
 
     public VariantReader(ReadOnlySpan<byte> source, in VariantReadOptions options)
     {
@@ -527,18 +528,80 @@ internal ref struct VariantReader
         }
 
         var dictionary = new VariantDictionary(Math.Min(count, MaxInitialCapacity));
+        Dictionary<Variant, int>? index = null;
+        var stackExhausted = false;
         for (var i = 0; i < count; i++)
         {
+            var keyOffset = _pos;
             if (!TryReadValue(depth + 1, out var key) || !TryReadValue(depth + 1, out var item))
             {
                 return false;
             }
 
-            dictionary[key] = item; // a repeated key keeps its first position and its last value, as in Godot
+            // A repeated key keeps its first position and takes the last value, as in Godot. Small dictionaries are
+            // searched linearly; larger ones through an index whose hashes are seeded and cached per decoded container,
+            // so crafted keys can neither collide on purpose nor make nested keys be hashed again at every level.
+            int existing;
+            if (index is null && dictionary.Count < VariantDictionary.IndexThreshold)
+            {
+                existing = LinearFind(dictionary.EntriesSpan, key, ref stackExhausted);
+            }
+            else
+            {
+                index ??= BuildKeyIndex(dictionary);
+                ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(index, key, out var exists);
+                existing = exists ? slot : -1;
+                if (!exists)
+                {
+                    slot = dictionary.Count;
+                }
+
+                stackExhausted |= ((VariantKeyComparer)index.Comparer).StackExhausted;
+            }
+
+            if (stackExhausted)
+            {
+                return Fail(VariantErrorReason.TooDeep, keyOffset, GdNet.Error.OutOfMemory, depth + 1, _maxDepth, VariantType.Dictionary);
+            }
+
+            if (existing >= 0)
+            {
+                dictionary.SetValueAt(existing, item);
+            }
+            else
+            {
+                dictionary.AppendUnchecked(key, item);
+            }
         }
 
         value = Variant.From(dictionary);
         return true;
+    }
+
+    private static int LinearFind(ReadOnlySpan<KeyValuePair<Variant, Variant>> entries, in Variant key, ref bool stackExhausted)
+    {
+        for (var i = 0; i < entries.Length; i++)
+        {
+            if (Variant.DeepEquals(entries[i].Key, key, ref stackExhausted))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private Dictionary<Variant, int> BuildKeyIndex(VariantDictionary dictionary)
+    {
+        _keyComparer ??= new VariantKeyComparer();
+        var entries = dictionary.EntriesSpan;
+        var index = new Dictionary<Variant, int>(Math.Max(entries.Length * 2, 16), _keyComparer);
+        for (var i = 0; i < entries.Length; i++)
+        {
+            index.Add(entries[i].Key, i);
+        }
+
+        return index;
     }
 
     private bool TryReadArray(int depth, out Variant value)

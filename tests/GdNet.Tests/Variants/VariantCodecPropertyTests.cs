@@ -20,6 +20,7 @@ public sealed class VariantCodecPropertyTests
         Assert.True(VariantCodec.TryRead(bytes, ObjectsAllowed, out var decoded, out var consumed, out var error), error.Message);
         Assert.Equal(testCase.Value, decoded);
         Assert.Equal(bytes.Length, consumed);
+        Assert.Equal(testCase.Value.GetHashCode(), decoded.GetHashCode()); // equal values, distinct objects: same hash
     }
 
     [Property(Arbitrary = [typeof(VariantGenerators)], MaxTest = 3000, Replay = "(2905718811,3362712977)")]

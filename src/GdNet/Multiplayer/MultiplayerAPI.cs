@@ -1,0 +1,434 @@
+using GdNet.Peers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace GdNet.Multiplayer;
+
+/// <summary>Receives a RAW packet (<see cref="MultiplayerAPI.SendBytes(ReadOnlySpan{byte}, int, TransferModeEnum)"/>).
+/// The span is lent for the call only; copy it to keep it.</summary>
+public delegate void NetworkPeerPacketHandler(int senderId, ReadOnlySpan<byte> packet);
+
+/// <summary>
+/// Godot 3's high-level multiplayer (<c>MultiplayerAPI</c>): RPCs and rsets on <see cref="Node"/>s over any
+/// <see cref="NetworkedMultiplayerPeer"/>, byte-compatible with Godot 3.2.3 peers (spec §3).
+/// </summary>
+/// <remarks>
+/// <para>Usage (a chat: one <c>[RemoteSync]</c> method, called by everyone):</para>
+/// <code>
+/// public sealed class Lobby : Node
+/// {
+///     [RemoteSync]
+///     public void Say(string text) =&gt; Console.WriteLine($"{Multiplayer!.GetRpcSenderId()}: {text}");
+///
+///     [Puppet(Name = "welcome")] // wire name for a Godot peer whose GDScript method is "welcome"
+///     public void Welcome(int yourId, string server) { }
+/// }
+///
+/// var api = new MultiplayerAPI();                 // root node "root", as Godot's /root
+/// var main = new Node { Name = "Main" };
+/// api.RootNode.AddChild(main);
+/// var lobby = new Lobby { Name = "Lobby" };        // wire path "Main/Lobby"
+/// main.AddChild(lobby);
+/// api.NetworkPeer = peer;                          // connecting or connected
+/// api.NetworkPeerConnected += id =&gt; lobby.RpcId(id, nameof(Lobby.Welcome), id, "gdnet");
+/// lobby.Rpc(nameof(Lobby.Say), "hello");           // runs here and on every peer
+/// while (running) { api.Poll(); /* game frame */ }  // receives and dispatches on this thread
+/// </code>
+/// <para><b>Threading:</b> game thread only. <see cref="Poll"/> drains the peer and runs handlers and events on the
+/// caller's thread; <c>Rpc*</c>/<c>Rset*</c> put packets on the peer synchronously.</para>
+/// <para><b>Remote input never throws:</b> anything wrong with a received packet (or a handler that throws) raises
+/// <see cref="RpcRejected"/> with a reason, is counted in <see cref="GetStats"/>, logged at Debug, and the loop
+/// carries on.</para>
+/// <para><b>Differences from Godot 3.2.3</b> (deliberate): packets from a peer that is not connected are rejected
+/// (<see cref="RpcRejectReason.UnknownPeer"/>; Godot would run them, godotengine/godot#41412); path caches are reset when
+/// a peer id connects again and when the connection is lost (#33069); unknown commands are reported instead of ignored;
+/// <see cref="ConnectedToServer"/> is not raised on the server (id 1); <see cref="NetworkPeerDisconnected"/> is raised
+/// only for a peer that was connected.</para>
+/// </remarks>
+public sealed partial class MultiplayerAPI
+{
+    /// <summary>Default bound on the paths one peer may announce (SIMPLIFY_PATH).</summary>
+    public const int DefaultMaxPathCacheEntriesPerPeer = 4096;
+
+    private readonly ILogger _logger;
+    private readonly List<int> _connectedPeers = [];
+    private readonly Dictionary<int, Dictionary<int, PathReceiveEntry>> _pathGetCache = [];
+    private readonly Dictionary<string, PathSendEntry> _pathSendCache = new(StringComparer.Ordinal);
+    private readonly Action<int> _onPeerConnected;
+    private readonly Action<int> _onPeerDisconnected;
+    private readonly Action _onConnectionSucceeded;
+    private readonly Action _onConnectionFailed;
+    private readonly Action _onServerDisconnected;
+    private readonly Action<PacketRejection> _onPacketRejected;
+    private NetworkedMultiplayerPeer? _peer;
+    private Node _root;
+    private int _nextSendCacheId = 1;
+    private int _cacheEpoch;
+    private int _rpcSenderId;
+    private bool _polling;
+    private bool _sessionLive;
+
+    /// <summary>Creates an API whose <see cref="RootNode"/> is a new node named <c>root</c> (like Godot's <c>/root</c>).</summary>
+    /// <param name="logger">Receives Debug events for rejections and failed sends; none by default.</param>
+    public MultiplayerAPI(ILogger? logger = null)
+    {
+        _logger = logger ?? NullLogger.Instance;
+        _root = new Node { Name = "root" };
+        _root.ApiAsRoot = this;
+        _onPeerConnected = AddPeer;
+        _onPeerDisconnected = DelPeer;
+        _onConnectionSucceeded = OnConnectionSucceeded;
+        _onConnectionFailed = OnConnectionFailed;
+        _onServerDisconnected = OnServerDisconnected;
+        _onPacketRejected = r => RaiseSafe(PacketRejected, r, nameof(PacketRejected));
+    }
+
+    /// <summary>Godot's <c>network_peer_connected(id)</c>: a remote peer connected.</summary>
+    public event Action<int>? NetworkPeerConnected;
+
+    /// <summary>Godot's <c>network_peer_disconnected(id)</c>: a connected remote peer left.</summary>
+    public event Action<int>? NetworkPeerDisconnected;
+
+    /// <summary>Godot's <c>network_peer_packet(id, bytes)</c>: a RAW packet arrived (span lent for the call).</summary>
+    public event NetworkPeerPacketHandler? NetworkPeerPacket;
+
+    /// <summary>Godot's <c>connected_to_server</c> (clients only).</summary>
+    public event Action? ConnectedToServer;
+
+    /// <summary>Godot's <c>connection_failed</c>.</summary>
+    public event Action? ConnectionFailed;
+
+    /// <summary>Godot's <c>server_disconnected</c>.</summary>
+    public event Action? ServerDisconnected;
+
+    /// <summary>A received packet or a call was refused; raised on the game thread during <see cref="Poll"/> (or during
+    /// a local call). Also counted in <see cref="GetStats"/>.</summary>
+    public event Action<RpcRejection>? RpcRejected;
+
+    /// <summary>The network peer refused a packet (transport level), forwarded from
+    /// <see cref="NetworkedMultiplayerPeer.PacketRejected"/>.</summary>
+    public event Action<PacketRejection>? PacketRejected;
+
+    /// <summary>
+    /// The network peer (Godot's <c>network_peer</c>); null for none. Assigning a different peer clears all state
+    /// (<see cref="Clear"/>) and subscribes to its events.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The peer is disconnected: create the server or client (or set a custom
+    /// peer's status to Connecting) before assigning it.</exception>
+    public NetworkedMultiplayerPeer? NetworkPeer
+    {
+        get => _peer;
+        set
+        {
+            if (ReferenceEquals(value, _peer))
+            {
+                return;
+            }
+
+            if (value is not null && value.GetConnectionStatus() == ConnectionStatus.Disconnected)
+            {
+                throw new InvalidOperationException("The network peer must be connecting or connected: create the server or client (or set a custom peer's status to Connecting) before assigning it.");
+            }
+
+            if (_peer is { } old)
+            {
+                old.PeerConnected -= _onPeerConnected;
+                old.PeerDisconnected -= _onPeerDisconnected;
+                old.ConnectionSucceeded -= _onConnectionSucceeded;
+                old.ConnectionFailed -= _onConnectionFailed;
+                old.ServerDisconnected -= _onServerDisconnected;
+                old.PacketRejected -= _onPacketRejected;
+            }
+
+            Clear();
+            _peer = value;
+            _sessionLive = value is not null;
+            if (value is not null)
+            {
+                value.PeerConnected += _onPeerConnected;
+                value.PeerDisconnected += _onPeerDisconnected;
+                value.ConnectionSucceeded += _onConnectionSucceeded;
+                value.ConnectionFailed += _onConnectionFailed;
+                value.ServerDisconnected += _onServerDisconnected;
+                value.PacketRejected += _onPacketRejected;
+            }
+        }
+    }
+
+    /// <summary>Godot's <c>has_network_peer()</c>.</summary>
+    public bool HasNetworkPeer() => _peer is not null;
+
+    /// <summary>
+    /// The node RPC paths are relative to (Godot's <c>root_node</c>); by default a node named <c>root</c>. Nodes reach this
+    /// API through it (<see cref="Node.Multiplayer"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The node is already the root of another MultiplayerAPI.</exception>
+    public Node RootNode
+    {
+        get => _root;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (ReferenceEquals(value, _root))
+            {
+                return;
+            }
+
+            if (value.ApiAsRoot is not null)
+            {
+                throw new InvalidOperationException($"'{value.Name}' is already the root node of another MultiplayerAPI; give each API its own root.");
+            }
+
+            _root.ApiAsRoot = null;
+            _root = value;
+            _root.ApiAsRoot = this;
+            Node.TreeChanged();
+        }
+    }
+
+    /// <summary>Godot's <c>allow_object_decoding</c>: decode (and send) full objects. Off by default; objects then arrive
+    /// only as ids, and a full object is rejected with <see cref="RpcRejectReason.ObjectsNotAllowed"/>.</summary>
+    public bool AllowObjectDecoding { get; set; }
+
+    /// <summary>Godot's <c>refuse_new_network_connections</c>, forwarded to the peer.</summary>
+    /// <exception cref="InvalidOperationException">Set without a network peer.</exception>
+    public bool RefuseNewNetworkConnections
+    {
+        get => _peer?.RefuseNewConnections ?? false;
+        set
+        {
+            if (_peer is null)
+            {
+                throw new InvalidOperationException("Set NetworkPeer before RefuseNewNetworkConnections; it is forwarded to the peer.");
+            }
+
+            _peer.RefuseNewConnections = value;
+        }
+    }
+
+    /// <summary>How many paths one peer may announce before further SIMPLIFY_PATH packets are rejected
+    /// (<see cref="RpcRejectReason.PathCacheFull"/>). Godot has no bound.</summary>
+    public int MaxPathCacheEntriesPerPeer
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = DefaultMaxPathCacheEntriesPerPeer;
+
+    /// <summary>The connected remote peers, ascending (Godot's <c>get_network_connected_peers()</c>); never this machine.</summary>
+    public int[] GetNetworkConnectedPeers() => [.. _connectedPeers];
+
+    /// <summary>This machine's id (1 on the server); 0 without a peer.</summary>
+    public int GetNetworkUniqueId() => _peer?.GetUniqueId() ?? 0;
+
+    /// <summary>True when the peer is the server; false without a peer (late 3.x behaviour).</summary>
+    public bool IsNetworkServer() => _peer?.IsServer() ?? false;
+
+    /// <summary>The peer that sent the RPC or rset being handled (this machine's id during a local call); 0 outside a handler.</summary>
+    public int GetRpcSenderId() => _rpcSenderId;
+
+    /// <summary>
+    /// Forgets connected peers and both path caches and resets the cache id counter (Godot's <c>clear()</c>). Runs when the
+    /// network peer is replaced. Statistics are kept (<see cref="ResetStats"/>).
+    /// </summary>
+    public void Clear()
+    {
+        _connectedPeers.Clear();
+        _pathGetCache.Clear();
+        _pathSendCache.Clear();
+        _nextSendCacheId = 1;
+        _cacheEpoch++;
+        _rpcSenderId = 0;
+    }
+
+    /// <summary>
+    /// Polls the peer, then reads every available packet and dispatches it (Godot's <c>poll()</c>): RPC handlers, rsets
+    /// and events run here, on the caller's thread. Does nothing without a peer or while it is disconnected.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called from inside a handler or event of this API (not re-entrant).</exception>
+    public void Poll()
+    {
+        if (_polling)
+        {
+            throw new InvalidOperationException("MultiplayerAPI.Poll() is not re-entrant: do not call it from an RPC handler or an event; it runs once per frame.");
+        }
+
+        var peer = _peer;
+        if (peer is null)
+        {
+            return;
+        }
+
+        if (peer.GetConnectionStatus() == ConnectionStatus.Disconnected)
+        {
+            EndSession("the peer is disconnected");
+            return;
+        }
+
+        _polling = true;
+        try
+        {
+            peer.Poll();
+            while (ReferenceEquals(_peer, peer) && peer.AvailablePacketCount > 0)
+            {
+                var sender = peer.GetPacketPeer();
+                if (!peer.TryGetPacket(out var packet))
+                {
+                    break;
+                }
+
+                _rpcSenderId = sender;
+                try
+                {
+                    ProcessPacket(peer, sender, packet);
+                }
+                finally
+                {
+                    _rpcSenderId = 0;
+                }
+            }
+        }
+        finally
+        {
+            _polling = false;
+        }
+
+        if (ReferenceEquals(_peer, peer) && peer.GetConnectionStatus() == ConnectionStatus.Disconnected)
+        {
+            EndSession("the peer is disconnected");
+        }
+    }
+
+    private bool IsConnectedPeer(int id) => _connectedPeers.BinarySearch(id) >= 0;
+
+    private static bool IsSelected(int peerId, int target) => target == 0 || (target > 0 ? peerId == target : peerId != -target);
+
+    // ---- peer events ---------------------------------------------------------------------------------------------
+
+    private void AddPeer(int id)
+    {
+        var index = _connectedPeers.BinarySearch(id);
+        if (index >= 0)
+        {
+            // The same id again without a disconnect: a new session of that peer; nothing it knew survives (#33069).
+            ForgetPeerCaches(id);
+        }
+        else
+        {
+            _connectedPeers.Insert(~index, id);
+        }
+
+        _pathGetCache[id] = [];
+        _sessionLive = true;
+        RaiseSafe(NetworkPeerConnected, id, nameof(NetworkPeerConnected));
+    }
+
+    private void DelPeer(int id)
+    {
+        var index = _connectedPeers.BinarySearch(id);
+        if (index < 0)
+        {
+            return;
+        }
+
+        _connectedPeers.RemoveAt(index);
+        ForgetPeerCaches(id);
+        RaiseSafe(NetworkPeerDisconnected, id, nameof(NetworkPeerDisconnected));
+    }
+
+    private void ForgetPeerCaches(int id)
+    {
+        _pathGetCache.Remove(id);
+        foreach (var entry in _pathSendCache.Values)
+        {
+            entry.Confirmed.Remove(id);
+        }
+    }
+
+    private void OnConnectionSucceeded()
+    {
+        _sessionLive = true;
+        if (_peer is { } peer && peer.GetUniqueId() == NetworkedMultiplayerPeer.TargetPeerServer)
+        {
+            return; // a custom server peer reports success on initialize(1); Godot would call that "connected to server"
+        }
+
+        RaiseSafe(ConnectedToServer, nameof(ConnectedToServer));
+    }
+
+    private void OnConnectionFailed()
+    {
+        EndSession("connection failed");
+        RaiseSafe(ConnectionFailed, nameof(ConnectionFailed));
+    }
+
+    private void OnServerDisconnected()
+    {
+        EndSession("server disconnected");
+        RaiseSafe(ServerDisconnected, nameof(ServerDisconnected));
+    }
+
+    /// <summary>The connection is gone: forget peers and caches so that a reconnect starts clean (#33069).</summary>
+    private void EndSession(string why)
+    {
+        if (!_sessionLive)
+        {
+            return;
+        }
+
+        _sessionLive = false;
+        var sender = _rpcSenderId;
+        Clear();
+        _rpcSenderId = sender;
+        MultiplayerLog.SessionReset(_logger, why);
+    }
+
+    // ---- user callbacks never break the loop ---------------------------------------------------------------------
+
+    private void RaiseSafe(Action? handler, string name)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handler();
+        }
+#pragma warning disable CA1031 // a user event handler's exception is reported, not propagated into the game loop
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Reject(new RpcRejection(RpcRejectReason.HandlerThrew, GetNetworkUniqueId(), 0) { Member = name, Exception = ex }, null);
+        }
+    }
+
+    private void RaiseSafe<T>(Action<T>? handler, T arg, string name)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handler(arg);
+        }
+#pragma warning disable CA1031 // see above
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            var peerId = arg switch
+            {
+                int id => id,
+                PacketRejection r => r.PeerId,
+                _ => GetNetworkUniqueId(),
+            };
+            Reject(new RpcRejection(RpcRejectReason.HandlerThrew, peerId, 0) { Member = name, Exception = ex }, null);
+        }
+    }
+}

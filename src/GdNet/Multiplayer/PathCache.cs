@@ -1,0 +1,58 @@
+using System.Text;
+
+namespace GdNet.Multiplayer;
+
+/// <summary>
+/// Send side of the path cache (spec §3.4): one node path, the id this machine gave it, and which peers were offered it
+/// (false) or confirmed it (true).
+/// </summary>
+internal sealed class PathSendEntry
+{
+    public PathSendEntry(int id, string path)
+    {
+        Id = id;
+        Path = path;
+        var utf8 = Encoding.UTF8.GetBytes(path);
+        PathUtf8WithNul = new byte[utf8.Length + 1];
+        utf8.CopyTo(PathUtf8WithNul, 0);
+        SimplifyPacket = RpcPacket.BuildSimplifyPath(id, utf8);
+    }
+
+    public int Id { get; }
+
+    /// <summary>The path relative to the API root, e.g. <c>Main/Lobby</c>.</summary>
+    public string Path { get; }
+
+    /// <summary>The path as appended to a full-path packet: UTF-8 and a NUL.</summary>
+    public byte[] PathUtf8WithNul { get; }
+
+    /// <summary>The SIMPLIFY_PATH packet offering this path.</summary>
+    public byte[] SimplifyPacket { get; }
+
+    /// <summary>Peer → confirmed. A peer is absent until it is offered the path.</summary>
+    public Dictionary<int, bool> Confirmed { get; } = [];
+}
+
+/// <summary>Receive side of the path cache: a path a remote peer announced, with the node it resolved to.</summary>
+internal sealed class PathReceiveEntry(string path)
+{
+    private Node? _node;
+    private Node? _root;
+    private int _version = -1;
+
+    public string Path { get; } = path;
+
+    /// <summary>The node at <see cref="Path"/> under <paramref name="root"/>, re-resolved only when the tree changed.</summary>
+    public Node? Resolve(Node root)
+    {
+        var version = Node.TreeVersion;
+        if (_version != version || !ReferenceEquals(_root, root))
+        {
+            _node = root.ResolvePath(Path);
+            _root = root;
+            _version = version;
+        }
+
+        return _node;
+    }
+}
