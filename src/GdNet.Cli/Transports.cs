@@ -124,6 +124,33 @@ internal static class Transports
         }
     }
 
+    /// <summary>Disconnects client <paramref name="id"/> from <paramref name="server"/> (WebSocket: close 1000 with <paramref name="reason"/>).</summary>
+    public static void Kick(NetworkedMultiplayerPeer server, int id, string reason)
+    {
+        switch (server)
+        {
+            case WebSocketServer ws:
+                ws.DisconnectPeer(id, 1000, reason);
+                break;
+            case NetworkedMultiplayerENet enet:
+                try
+                {
+                    enet.DisconnectPeer(id);
+                }
+                catch (ArgumentOutOfRangeException)
+                {
+                    // already gone
+                }
+
+                break;
+            case NetworkedMultiplayerCustom custom:
+                custom.DisconnectPeer(id);
+                break;
+            default:
+                throw new InvalidOperationException($"cannot kick peers from a {server.GetType().Name}");
+        }
+    }
+
     /// <summary>A client connecting to <paramref name="url"/> (ws://host:port, or enet://host:port).</summary>
     public static NetworkedMultiplayerPeer CreateClient(TransportKind kind, string url, int maxPacketSize = WebSocketMultiplayerPeer.DefaultMaxPacketSize)
     {

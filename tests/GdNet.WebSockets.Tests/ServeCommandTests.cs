@@ -24,10 +24,44 @@ public class ServeCommandTests
         await PumpUntilAsync(() => ap.Has("succeeded") && bp.Has("succeeded") && ap.Has($"connected {b.GetUniqueId()}"), Wait, ap, bp);
         Send(a, b.GetUniqueId(), 1, 2, 3);
 
-        await PumpUntilAsync(() => bp.Packets.Count == 1, Wait, ap, bp);
-        Assert.Equal(a.GetUniqueId(), bp.Packets[0].From);
+        // The lobby greets every client with RPCs from peer 1; the relayed packet is the one from a.
+        await PumpUntilAsync(() => bp.Packets.Any(p => p.From == a.GetUniqueId()), Wait, ap, bp);
+        Assert.Equal([1, 2, 3], bp.Packets.Single(p => p.From == a.GetUniqueId()).Data);
         await serve.WaitForLineAsync($"peer {a.GetUniqueId()} connected", Wait);
         await serve.WaitForLineAsync("stats peers=2 ", Wait);
+    }
+
+    [Fact]
+    [Trait("Category", "Interop")]
+    public async Task Serve_GodotClientsPlayConversation_EveryGodotClientDoneOk()
+    {
+        await using var serve = CliProcess.Start("serve", "--port", "0");
+        var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
+        var port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var godots = Enumerable.Range(0, 2).Select(_ => GdNet.TestSupport.GodotPeerProcess.Start("ws-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25")).ToList();
+        try
+        {
+            foreach (var g in godots)
+            {
+                var exit = await g.WaitForExitAsync(Wait);
+                Assert.True(exit == 0 && g.DoneLine == "DONE ok", g.Describe() + "\n" + serve.Describe());
+            }
+
+            var deadline = DateTime.UtcNow + Wait;
+            while (serve.Lines.Count(l => l.Contains("finished conversation v1: ok", StringComparison.Ordinal)) < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(2, serve.Lines.Count(l => l.Contains("finished conversation v1: ok", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            foreach (var g in godots)
+            {
+                await g.DisposeAsync();
+            }
+        }
     }
 
     [Fact]

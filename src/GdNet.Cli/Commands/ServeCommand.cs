@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using GdNet.Cli.Conversation;
 using GdNet.Peers;
 using Spectre.Console;
 
@@ -10,7 +11,9 @@ namespace GdNet.Cli.Commands;
 /// <summary>
 /// <c>gdnet serve</c>: a Godot-compatible relay server. Godot 3 clients join it with
 /// <c>WebSocketClient.connect_to_url("ws://HOST:PORT", [], true)</c> and RPC each other through it; the server relays
-/// every client-to-client packet itself (spec §5.3) and runs its own game loop for packets addressed to it.
+/// every client-to-client packet itself (spec §5.3). Its own game loop hosts <c>Main/Lobby</c> playing the server side
+/// of conversation v1 (so the shared Godot interop client passes against a plain <c>gdnet serve</c>), unless
+/// <c>--no-lobby</c>.
 /// </summary>
 internal static class ServeCommand
 {
@@ -23,18 +26,19 @@ internal static class ServeCommand
         var maxClients = new Option<int>("--max-clients") { Description = "Most clients at once; more are refused.", DefaultValueFactory = _ => 4096 };
         var maxPacket = new Option<int>("--max-packet-size") { Description = "Largest packet in bytes (MultiplayerAPI bytes, without the 9-byte header); larger messages are refused and their sender disconnected.", DefaultValueFactory = _ => 65527 };
         var interval = new Option<double>("--stats-interval") { Description = "Seconds between status lines when stdout is not a terminal.", DefaultValueFactory = _ => 5 };
+        var noLobby = new Option<bool>("--no-lobby") { Description = "Relay only: do not host Main/Lobby (the conversation-v1 server side)." };
         var command = new Command("serve", "Run a Godot 3 compatible relay server (Godot clients join and RPC each other through it).")
         {
-            transport, port, bind, maxClients, maxPacket, interval,
+            transport, port, bind, maxClients, maxPacket, interval, noLobby,
         };
         command.SetAction((result, ct) => RunAsync(
             result,
-            new Options(result.GetValue(transport)!, result.GetValue(port), result.GetValue(bind)!, result.GetValue(maxClients), result.GetValue(maxPacket), result.GetValue(interval)),
+            new Options(result.GetValue(transport)!, result.GetValue(port), result.GetValue(bind)!, result.GetValue(maxClients), result.GetValue(maxPacket), result.GetValue(interval), !result.GetValue(noLobby)),
             ct));
         return command;
     }
 
-    private sealed record Options(string Transport, int Port, string Bind, int MaxClients, int MaxPacketSize, double StatsInterval);
+    private sealed record Options(string Transport, int Port, string Bind, int MaxClients, int MaxPacketSize, double StatsInterval, bool Lobby);
 
     private static async Task<int> RunAsync(ParseResult result, Options o, CancellationToken ct)
     {
@@ -67,7 +71,7 @@ internal static class ServeCommand
         await using (handle.ConfigureAwait(false))
         {
             var events = new ConcurrentQueue<string>();
-            using var game = new GameThread(handle.Peer, events);
+            using var game = new GameThread(handle.Peer, events, o.Lobby);
             output.WriteLine("listening on " + handle.Url);
             output.Flush();
             try
@@ -91,19 +95,31 @@ internal static class ServeCommand
         return 0;
     }
 
-    /// <summary>The server's game thread: polls the peer (raising its events) and takes the packets addressed to the server.</summary>
+    /// <summary>
+    /// The server's game thread: runs the MultiplayerAPI with <c>Main/Lobby</c> (or, relay only, reads and drops the
+    /// packets addressed to the server), about once a millisecond.
+    /// </summary>
     private sealed class GameThread : IDisposable
     {
         private readonly NetworkedMultiplayerPeer _peer;
+        private readonly ConversationPeer? _conversation;
         private readonly Thread _thread;
         private volatile bool _stop;
 
-        public GameThread(NetworkedMultiplayerPeer peer, ConcurrentQueue<string> events)
+        public GameThread(NetworkedMultiplayerPeer peer, ConcurrentQueue<string> events, bool lobby)
         {
             _peer = peer;
             peer.PeerConnected += id => events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"peer {id} connected"));
             peer.PeerDisconnected += id => events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"peer {id} disconnected"));
             peer.PacketRejected += r => events.Enqueue("rejected: " + r.Detail);
+            if (lobby)
+            {
+                _conversation = ConversationPeer.Server(peer, id => Transports.Kick(peer, id, "quit"));
+                _conversation.Lobby.ClientDone += (id, ok, detail) => events.Enqueue(string.Create(CultureInfo.InvariantCulture,
+                    $"peer {id} finished conversation v1: {(ok ? "ok" : "fail " + detail)}"));
+                _conversation.Api.RpcRejected += r => events.Enqueue("rpc rejected: " + r);
+            }
+
             _thread = new Thread(Run) { IsBackground = true, Name = "gdnet serve game loop" };
             _thread.Start();
         }
@@ -112,10 +128,17 @@ internal static class ServeCommand
         {
             while (!_stop)
             {
-                _peer.Poll();
-                while (_peer.TryGetPacket(out _))
+                if (_conversation is not null)
                 {
-                    // Packets for the server itself: no lobby here, they are read and dropped.
+                    _conversation.Poll();
+                }
+                else
+                {
+                    _peer.Poll();
+                    while (_peer.TryGetPacket(out _))
+                    {
+                        // Relay only: packets addressed to the server are read and dropped.
+                    }
                 }
 
                 Thread.Sleep(1);
