@@ -40,6 +40,8 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
 {
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<int, WsConnection> _byId = new();
+    private readonly Dictionary<int, long> _departed = [];
+    private readonly Queue<(int Id, long At)> _departures = new();
     private volatile WsConnection[] _connections = [];
     private WebApplication? _app;
     private CancellationTokenSource? _stopping;
@@ -507,6 +509,13 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         {
             if (to == sender || !_byId.TryGetValue(to, out var target))
             {
+                if (to != sender && RecentlyDeparted(to))
+                {
+                    // The target left while this was on its way: a race every relay has, not misbehaviour.
+                    Inbox.Reject(new PacketRejection(sender, PacketRejectReason.UnknownTarget, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"target {to} has just left")));
+                    return MessageDisposition.Done;
+                }
+
                 connection.Violate(new PacketRejection(sender, PacketRejectReason.UnknownTarget, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"target {to} is {(to == sender ? "the sender itself" : "not connected")}")));
                 return MessageDisposition.Done;
             }
@@ -753,11 +762,39 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             }
 
             Inbox.EnqueueEvent(PeerEventKind.PeerDisconnected, connection.Id);
+            NoteDeparture(connection.Id);
             Statistics.Forget(connection.Id);
             Interlocked.Add(ref _goneMessagesIn, connection.MessagesIn);
             Interlocked.Add(ref _goneBytesIn, connection.BytesIn);
             Interlocked.Add(ref _goneMessagesOut, connection.MessagesOut);
             Interlocked.Add(ref _goneBytesOut, connection.BytesOut);
+        }
+    }
+
+    /// <summary>How long packets to a client that left are treated as a race (dropped, counted) rather than misbehaviour.</summary>
+    private static readonly long DepartureGraceMs = 30_000;
+
+    // Caller holds _gate.
+    private void NoteDeparture(int id)
+    {
+        var now = Environment.TickCount64;
+        _departed[id] = now;
+        _departures.Enqueue((id, now));
+        while (_departures.Count > 0 && (_departures.Count > 4096 || now - _departures.Peek().At > DepartureGraceMs))
+        {
+            var (old, at) = _departures.Dequeue();
+            if (_departed.TryGetValue(old, out var when) && when == at)
+            {
+                _departed.Remove(old);
+            }
+        }
+    }
+
+    private bool RecentlyDeparted(int id)
+    {
+        lock (_gate)
+        {
+            return _departed.TryGetValue(id, out var at) && Environment.TickCount64 - at <= DepartureGraceMs;
         }
     }
 

@@ -409,6 +409,10 @@ internal sealed class WsConnection
             if (ex.WebSocketErrorCode is not (WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState))
             {
                 Violate(new PacketRejection(Id, PacketRejectReason.Malformed, 0, 0, "WebSocket protocol error: " + ex.Message));
+
+                // The WebSocket has sent its close (1002, 1007…). Wait for the peer to hang up before tearing down, so that
+                // the close frame is not lost to a reset (RFC 6455 §7.1.1: the server closes the TCP connection last).
+                await LingerAsync(buffer).ConfigureAwait(false);
             }
         }
         catch (IOException)
@@ -426,6 +430,22 @@ internal sealed class WsConnection
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task LingerAsync(byte[] scratch)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_limits.CloseTimeout);
+            while (await _stream.ReadAsync(scratch, timeout.Token).ConfigureAwait(false) > 0)
+            {
+                // discard
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // reset, timed out, or already gone
         }
     }
 
