@@ -338,6 +338,10 @@ internal static class BenchCommand
             }
 
             ServerFrame();
+            if (!singleThread)
+            {
+                Thread.Yield(); // leave the cores to the socket tasks and the server while pings travel
+            }
         }
 
         progress.Phase = 2;
