@@ -554,7 +554,8 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
 
     private async Task HandleRequestAsync(HttpContext context)
     {
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? string.Empty;
+        var ip = context.Connection.RemoteIpAddress;
+        var address = (ip is { IsIPv4MappedToIPv6: true } ? ip.MapToIPv4() : ip)?.ToString() ?? string.Empty;
         if (!context.WebSockets.IsWebSocketRequest)
         {
             await RefuseAsync(context, address, StatusCodes.Status426UpgradeRequired, "this is a Godot WebSocket multiplayer server: connect with a WebSocket client").ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using GdNet.Peers;
+using Microsoft.Extensions.Logging;
 
 namespace GdNet.WebSockets;
 
@@ -253,6 +254,11 @@ internal sealed class WsConnection
     public void Violate(PacketRejection rejection)
     {
         _inbox.Reject(rejection);
+        if (_limits.Logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Rejected(_limits.Logger, rejection.Detail);
+        }
+
         var n = Interlocked.Increment(ref _violations);
         if (_limits.MaxViolations > 0 && n >= _limits.MaxViolations)
         {
@@ -613,7 +619,7 @@ internal sealed class WsConnection
 }
 
 /// <summary>The limits one WebSocket peer applies to each of its connections.</summary>
-internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout);
+internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout, ILogger Logger);
 
 /// <summary>RFC 6455 close codes used here.</summary>
 internal static class WsCloseCodes

@@ -167,6 +167,21 @@ public class MisbehaviourTests
     }
 
     [Fact]
+    public async Task Logger_Given_ConnectionsAndRejectionsLogged()
+    {
+        var log = new ListLogger();
+        await using var server = StartServer(s => s.Logger = log);
+        var sp = new Probe(server);
+        await using var raw = await RawClient.ConnectAsync(server, sp);
+
+        await raw.SendAsync(RawClient.Data(0, raw.Id + 1, 1, 1));
+
+        await PumpUntilAsync(() => sp.Rejections.Count == 1, sp);
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains($"peer {raw.Id} connected", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains("SpoofedSource", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Receive_MessageAtMaxPacketSize_Delivered()
     {
         await using var server = StartServer(s => s.MaxPacketSize = 1000);

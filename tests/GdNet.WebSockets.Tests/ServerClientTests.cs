@@ -271,6 +271,18 @@ public class ServerClientTests
     }
 
     [Fact]
+    public async Task GetPeerAddress_LoopbackClient_ReturnsItsAddressAndPort()
+    {
+        await using var server = StartServer();
+        var (a, _) = await ConnectAsync(server, new Probe(server));
+        await using var __ = a;
+
+        Assert.Equal("127.0.0.1", server.GetPeerAddress(a.GetUniqueId()));
+        Assert.InRange(server.GetPeerPort(a.GetUniqueId()), 1, 65535);
+        Assert.Equal(string.Empty, server.GetPeerAddress(12345));
+    }
+
+    [Fact]
     public async Task DisconnectPeer_UnknownId_ReturnsFalse()
     {
         await using var server = StartServer();
