@@ -242,7 +242,10 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         builder.WebHost.ConfigureKestrel(o =>
         {
             o.AddServerHeader = false;
+            // Before the upgrade: the wait for a first request (KeepAliveTimeout) and for its headers. After the upgrade
+            // neither applies; a WebSocket may stay idle as long as it likes.
             o.Limits.RequestHeadersTimeout = _handshakeTimeout;
+            o.Limits.KeepAliveTimeout = _handshakeTimeout;
             o.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             o.Limits.MaxRequestBodySize = 0;
             var cert = _certificate;
