@@ -10,8 +10,10 @@ namespace GdNet.Cli.Commands;
 /// <summary>
 /// <c>gdnet bench</c>: RPC throughput and round-trip latency through the whole stack (MultiplayerAPI, the transport and
 /// back), in this process. The RPC is the one of the Godot 3.2.3 throughput probe (<c>rpc_id(1, "r", seq: int,
-/// payload: PoolByteArray(16))</c>, 40 MultiplayerAPI bytes), so the figures compare with Godot's own on this machine
-/// (shared/godot3/README.md: ~37k RPC/s paced, 130k–152k RPC/s in a burst over WebSocket).
+/// payload: PoolByteArray(16))</c>, 40 MultiplayerAPI bytes), so the figures compare with Godot's own. With
+/// <c>--vs-godot</c> the real Godot 3.2.3 probe (<see cref="GodotProbe"/>, burst configuration) runs first on this machine
+/// and the reliable throughput is given as a ratio GdNet/Godot of the same run; without it the table shows a rough ratio
+/// against the README's medians (shared/godot3/README.md, another run on another day).
 /// </summary>
 /// <remarks>
 /// Throughput: every client sends reliable RPCs as fast as it can, with at most <see cref="Window"/> not yet received
@@ -24,8 +26,18 @@ internal static class BenchCommand
     /// <summary>Most RPCs per client sent but not yet dispatched by the server.</summary>
     private const int Window = 20_000;
 
-    /// <summary>Godot 3.2.3's burst figure over WebSocket, reliable RPCs (median of 5 runs on this machine kind).</summary>
+    /// <summary>Godot 3.2.3's burst figures, reliable RPCs (README medians of 5 runs, another run: only a rough guide).</summary>
     private const double GodotBurstReliableWs = 129_870;
+
+    private const double GodotBurstReliableEnet = 8_939;
+
+    /// <summary>The README's burst configuration of the Godot probe: all calls issued in one frame.</summary>
+    private const int GodotBurstCount = 50_000;
+
+    /// <summary>Bound on one Godot probe run (ENet's reliable burst alone takes about 6 s).</summary>
+    private static readonly TimeSpan GodotRunTimeout = TimeSpan.FromSeconds(60);
+
+    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared);
 
     public static Command Create()
     {
@@ -34,11 +46,18 @@ internal static class BenchCommand
         var clients = new Option<int>("--clients") { Description = "Client count (1–256).", DefaultValueFactory = _ => 4 };
         var seconds = new Option<double>("--seconds") { Description = "Length of the throughput phase; the latency phase takes half as long.", DefaultValueFactory = _ => 5 };
         var payload = new Option<int>("--payload") { Description = "PoolByteArray size per RPC (16 gives Godot's 40-byte probe RPC).", DefaultValueFactory = _ => 16 };
+        var vsGodot = new Option<bool>("--vs-godot") { Description = "First run the real Godot 3.2.3 throughput probe (burst, on this machine, now) and give GdNet's throughput as a ratio to it (ws and enet only; needs godot3-server)." };
+        var godotRuns = new Option<int>("--godot-runs") { Description = "Godot probe runs for --vs-godot; the median is used (1–15).", DefaultValueFactory = _ => 1 };
+        var shared = new Option<string?>("--shared") { Description = "The shared fixtures folder holding godot3/run-peer.sh (default: $GDNET_SHARED, else ../shared beside the repository root)." };
         var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
         {
-            transport, clients, seconds, payload,
+            transport, clients, seconds, payload, vsGodot, godotRuns, shared,
         };
-        command.SetAction((result, ct) => RunAsync(result, Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload), ct));
+        command.SetAction((result, ct) => RunAsync(
+            result,
+            new BenchOptions(Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload),
+                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared)),
+            ct));
         return command;
     }
 
@@ -115,8 +134,9 @@ internal static class BenchCommand
     /// <param name="Delivered">RPCs the server dispatched in the end (to check that none was lost).</param>
     private sealed record Outcome(long Sent, long ReceivedInTime, long Delivered, long OutOfOrder, double Seconds, long[] RoundTrips, long Rejected);
 
-    private static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, double seconds, int payloadSize, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, BenchOptions options, CancellationToken ct)
     {
+        var (kind, clientCount, seconds, payloadSize) = (options.Kind, options.Clients, options.Seconds, options.Payload);
         if (clientCount is < 1 or > 256)
         {
             return CliOutput.Fail(result, "--clients must be between 1 and 256");
@@ -132,8 +152,28 @@ internal static class BenchCommand
             return CliOutput.Fail(result, "--payload must be between 0 and 60000");
         }
 
+        if (options.VsGodot && kind == TransportKind.Local)
+        {
+            return CliOutput.Fail(result, "--vs-godot needs --transport ws or enet: Godot 3.2.3 has no in-process transport to compare with 'local'");
+        }
+
+        if (options.GodotRuns is < 1 or > 15)
+        {
+            return CliOutput.Fail(result, "--godot-runs must be between 1 and 15");
+        }
+
         var output = CliOutput.Out(result);
         var console = DemoCommand.CreateConsole(output);
+        GodotFigures? godot = null;
+        if (options.VsGodot)
+        {
+            godot = await MeasureGodotAsync(result, console, options, ct).ConfigureAwait(false);
+            if (godot is null)
+            {
+                return 1;
+            }
+        }
+
         await using var network = await Transports.StartInProcessAsync(kind).ConfigureAwait(false);
 
         var serverApi = new MultiplayerAPI();
@@ -199,7 +239,18 @@ internal static class BenchCommand
         table.AddRow("round trip p50 / p99", outcome.RoundTrips.Length == 0
             ? "no samples"
             : string.Create(CultureInfo.InvariantCulture, $"{Ms(Percentile(outcome.RoundTrips, 0.50))} / {Ms(Percentile(outcome.RoundTrips, 0.99))} ms ({outcome.RoundTrips.Length:N0} pings)"));
-        table.AddRow("vs Godot 3.2.3 burst (WebSocket, reliable: 129,870 RPC/s)", string.Create(CultureInfo.InvariantCulture, $"{rate / GodotBurstReliableWs:F1}×"));
+        if (godot is null)
+        {
+            var readme = kind == TransportKind.Enet ? GodotBurstReliableEnet : GodotBurstReliableWs;
+            table.AddRow(
+                string.Create(CultureInfo.InvariantCulture, $"vs Godot burst, reliable ({readme:N0} RPC/s, README)"),
+                kind == TransportKind.Local ? "n/a (local)" : string.Create(CultureInfo.InvariantCulture, $"{rate / readme:F1}×"));
+        }
+        else
+        {
+            AddGodotRows(table, godot, rate);
+        }
+
         if (outcome.Rejected > 0)
         {
             table.AddRow("[yellow]RPC rejections[/]", outcome.Rejected.ToString(CultureInfo.InvariantCulture));
@@ -216,7 +267,82 @@ internal static class BenchCommand
         }
 
         console.Write(table);
+        if (godot is not null)
+        {
+            // The same figures as plain lines (no table wrapping) for scripts and tests.
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Godot 3.2.3 {godot.Transport} (same run, median of {godot.Runs.Count}): reliable {godot.Reliable:N0} RPC/s, unreliable {godot.Unreliable:N0} RPC/s"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio GdNet/Godot (reliable): {Ratio(rate, godot.Reliable)}"));
+            output.Flush();
+        }
+
         return outcome.Delivered == outcome.Sent && outcome.OutOfOrder == 0 ? 0 : 1;
+    }
+
+    /// <summary>The Godot probe's figures of this run: medians over <see cref="Runs"/>.</summary>
+    private sealed record GodotFigures(string Transport, GodotProbeSettings Settings, IReadOnlyList<GodotProbeRun> Runs, double Reliable, double Unreliable);
+
+    /// <summary>Runs the Godot probe <see cref="BenchOptions.GodotRuns"/> times; null (after one error line) when it cannot.</summary>
+    private static async Task<GodotFigures?> MeasureGodotAsync(ParseResult result, IAnsiConsole console, BenchOptions options, CancellationToken ct)
+    {
+        var error = result.InvocationConfiguration.Error;
+        var shared = GodotProbe.SharedFolder(options.Shared);
+        var script = Path.Combine(shared, "godot3", "run-peer.sh");
+        if (!File.Exists(script))
+        {
+            error.WriteLine($"gdnet: --vs-godot needs the shared fixtures, but {script} does not exist; pass --shared DIR (the folder holding godot3/) or set GDNET_SHARED");
+            return null;
+        }
+
+        if (GodotProbe.FindGodot() is null)
+        {
+            error.WriteLine("gdnet: --vs-godot needs Godot 3.2.3 headless (godot3-server), which is not on PATH (nor in $GODOT): "
+                + $"install it with 'apt-get install godot3-server' (running {script} as root once installs it too), or set GODOT to the binary");
+            return null;
+        }
+
+        var transport = options.Kind == TransportKind.Enet ? "enet" : "ws";
+        var settings = new GodotProbeSettings(transport, GodotBurstCount, GodotBurstCount, options.Payload, GodotRunTimeout);
+        var runs = new List<GodotProbeRun>();
+        for (var i = 1; i <= options.GodotRuns; i++)
+        {
+            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Godot 3.2.3 throughput probe ({transport}, burst {settings.Describe()}), run {i}/{options.GodotRuns}…")));
+            try
+            {
+                runs.Add(await GodotProbe.RunOnceAsync(script, settings, ct).ConfigureAwait(false));
+            }
+            catch (InvalidOperationException e)
+            {
+                error.WriteLine("gdnet: " + e.Message.ReplaceLineEndings(" "));
+                return null;
+            }
+        }
+
+        var unreliable = runs.Where(r => r.Unreliable is not null).Select(r => (double)r.Unreliable!.RpcPerSecond).ToList();
+        return new GodotFigures(transport, settings, runs, Median([.. runs.Select(r => (double)r.Reliable.RpcPerSecond)]), unreliable.Count == 0 ? 0 : Median(unreliable));
+    }
+
+    private static void AddGodotRows(Table table, GodotFigures godot, double rate)
+    {
+        var reliableRuns = string.Join(", ", godot.Runs.Select(r => r.Reliable.RpcPerSecond.ToString("N0", CultureInfo.InvariantCulture)));
+        var lost = godot.Runs.Select(r => r.Unreliable?.Lost ?? 0).Order().ToList();
+        table.AddRow("Godot 3.2.3 probe", Markup.Escape(godot.Transport + " " + godot.Settings.Describe()));
+        table.AddRow("Godot runs (just before)", string.Create(CultureInfo.InvariantCulture, $"{godot.Runs.Count} (1 client, burst)"));
+        table.AddRow("Godot reliable (median)", string.Create(CultureInfo.InvariantCulture, $"{godot.Reliable:N0} RPC/s (runs: {reliableRuns})"));
+        table.AddRow("Godot unreliable (median)", string.Create(CultureInfo.InvariantCulture,
+            $"{godot.Unreliable:N0} RPC/s (lost median {lost[lost.Count / 2]:N0} of {godot.Settings.Count:N0})"));
+        table.AddRow("[bold]GdNet / Godot (reliable)[/]", "[bold]" + Ratio(rate, godot.Reliable) + "[/]");
+    }
+
+    private static string Ratio(double gdnet, double godot) =>
+        godot > 0 ? string.Create(CultureInfo.InvariantCulture, $"{gdnet / godot:F2}×") : "n/a (Godot received nothing)";
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var mid = values.Count / 2;
+        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
     }
 
     private sealed class ProgressState
