@@ -248,7 +248,7 @@ internal static class BenchCommand
         }
         else
         {
-            AddGodotRows(table, godot, rate);
+            AddGodotRows(table, godot, rate, outcome.Delivered == outcome.Sent && outcome.OutOfOrder == 0);
         }
 
         if (outcome.Rejected > 0)
@@ -272,7 +272,8 @@ internal static class BenchCommand
             // The same figures as plain lines (no table wrapping) for scripts and tests.
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Godot 3.2.3 {godot.Transport} (same run, median of {godot.Runs.Count}): reliable {godot.Reliable:N0} RPC/s, unreliable {godot.Unreliable:N0} RPC/s"));
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio GdNet/Godot (reliable): {Ratio(rate, godot.Reliable)}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio GdNet/Godot (reliable): {Ratio(rate, godot.Reliable)}")
+                + (outcome.Delivered == outcome.Sent && outcome.OutOfOrder == 0 ? "" : " (not comparable: GdNet lost or reordered RPCs)"));
             output.Flush();
         }
 
@@ -323,7 +324,7 @@ internal static class BenchCommand
         return new GodotFigures(transport, settings, runs, Median([.. runs.Select(r => (double)r.Reliable.RpcPerSecond)]), unreliable.Count == 0 ? 0 : Median(unreliable));
     }
 
-    private static void AddGodotRows(Table table, GodotFigures godot, double rate)
+    private static void AddGodotRows(Table table, GodotFigures godot, double rate, bool gdnetIntact)
     {
         var reliableRuns = string.Join(", ", godot.Runs.Select(r => r.Reliable.RpcPerSecond.ToString("N0", CultureInfo.InvariantCulture)));
         var lost = godot.Runs.Select(r => r.Unreliable?.Lost ?? 0).Order().ToList();
@@ -332,7 +333,8 @@ internal static class BenchCommand
         table.AddRow("Godot reliable (median)", string.Create(CultureInfo.InvariantCulture, $"{godot.Reliable:N0} RPC/s (runs: {reliableRuns})"));
         table.AddRow("Godot unreliable (median)", string.Create(CultureInfo.InvariantCulture,
             $"{godot.Unreliable:N0} RPC/s (lost median {lost[lost.Count / 2]:N0} of {godot.Settings.Count:N0})"));
-        table.AddRow("[bold]GdNet / Godot (reliable)[/]", "[bold]" + Ratio(rate, godot.Reliable) + "[/]");
+        table.AddRow("[bold]GdNet / Godot (reliable)[/]", "[bold]" + Ratio(rate, godot.Reliable) + "[/]"
+            + (gdnetIntact ? "" : " [yellow](not comparable: GdNet lost or reordered RPCs)[/]"));
     }
 
     private static string Ratio(double gdnet, double godot) =>
