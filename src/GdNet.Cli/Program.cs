@@ -13,6 +13,7 @@ public static class Program
     {
         DecodeCommand.Create(),
         EncodeCommand.Create(),
+        ServeCommand.Create(),
     };
 
     /// <summary>Runs the program in-process, writing to <paramref name="output"/> and <paramref name="error"/>.</summary>

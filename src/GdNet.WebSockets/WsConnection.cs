@@ -1,0 +1,609 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Runtime.InteropServices;
+using GdNet.Peers;
+
+namespace GdNet.WebSockets;
+
+/// <summary>What a message handler did with one incoming WebSocket message.</summary>
+internal enum MessageDisposition
+{
+    /// <summary>Handled (delivered, relayed or rejected).</summary>
+    Done,
+
+    /// <summary>The game thread's inbox is full: call again with the same message a little later (TCP back-pressure).</summary>
+    RetryLater,
+}
+
+/// <summary>Handles the messages of a <see cref="WsConnection"/> on its receive task.</summary>
+internal interface IWsMessageHandler
+{
+    /// <summary>One whole binary message (header included). Runs on the connection's receive task.</summary>
+    MessageDisposition OnMessage(WsConnection connection, ReadOnlySpan<byte> message);
+
+    /// <summary>After <see cref="MessageDisposition.RetryLater"/>: completes when retrying may succeed.</summary>
+    Task WhenRetryAsync(int length);
+}
+
+/// <summary>The outcome of queueing a message for sending.</summary>
+internal enum EnqueueResult
+{
+    Queued,
+
+    /// <summary>The connection is closing or closed; nothing more is sent.</summary>
+    Closing,
+
+    /// <summary>The queue would exceed <see cref="WsLimits.MaxQueuedBytes"/>.</summary>
+    Full,
+}
+
+/// <summary>
+/// One WebSocket connection with its two tasks: a receive loop that reads whole messages (bounded by the maximum message
+/// size) through the <see cref="WebSocket"/> and hands them to an <see cref="IWsMessageHandler"/>, and a send loop that
+/// writes batches of data frames. Used by both <see cref="WebSocketServer"/> (one per client) and <see cref="WebSocketClient"/>.
+/// </summary>
+/// <remarks>
+/// <para>Sending: any thread frames a message straight into the connection's pooled 64 KiB segments (RFC 6455 header,
+/// masked with a key from <see cref="MaskSource"/> on a client), under a short lock; the send loop takes all filled
+/// segments at once and writes them with one socket write per segment. So a burst of small messages costs one copy each
+/// and one system call per 64 KiB, where <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>
+/// costs a write (and, on a client, a call into the system CSPRNG) per message. Control frames (pong, close) are
+/// still written by the <see cref="WebSocket"/>, through the same <see cref="WsStream"/> lock.</para>
+/// <para>Thread safety: enqueueing and closing from any thread; the loops run on their own tasks.</para>
+/// </remarks>
+internal sealed class WsConnection
+{
+    private const int InitialReceiveBufferSize = 4096;
+    private const int SegmentSize = 64 * 1024;
+
+    private struct Segment
+    {
+        public byte[] Buffer;
+        public int Used;
+    }
+
+    private readonly WebSocket _ws;
+    private readonly WsStream _stream;
+    private readonly MaskSource? _masks;
+    private readonly PeerInbox _inbox;
+    private readonly WsLimits _limits;
+
+    // Outgoing frames, guarded by _gate.
+    private readonly Lock _gate = new();
+    private readonly AsyncSignal _wake = new();
+    private List<Segment> _segments = new(4);
+    private List<Segment> _spare = new(4);
+    private long _queuedBytes;
+    private bool _loopWaiting;
+    private bool _closeQueued;
+    private bool _stopped;
+    private int _closeCode;
+    private string _closeReason = string.Empty;
+
+    private int _violations;
+    private bool _remoteClosed;
+    private CancellationTokenSource? _closeTimer;
+
+    // Counters: written under _gate (out) or by the receive loop (in), read by snapshots.
+    private long _messagesIn;
+    private long _bytesIn;
+    private long _messagesOut;
+    private long _bytesOut;
+
+    public WsConnection(WebSocket ws, WsStream stream, bool maskFrames, PeerInbox inbox, WsLimits limits)
+    {
+        _ws = ws;
+        _stream = stream;
+        _masks = maskFrames ? new MaskSource() : null;
+        _inbox = inbox;
+        _limits = limits;
+    }
+
+    /// <summary>The peer id this connection speaks for (the client's id on the server; 1 on a client).</summary>
+    public int Id { get; set; }
+
+    /// <summary>The remote IP address, for diagnostics.</summary>
+    public string RemoteAddress { get; init; } = string.Empty;
+
+    /// <summary>The remote TCP port, for diagnostics.</summary>
+    public int RemotePort { get; init; }
+
+    /// <summary>Bytes (frames) waiting to be written.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>The close status the remote side sent, once it did.</summary>
+    public WebSocketCloseStatus? RemoteCloseStatus { get; private set; }
+
+    /// <summary>The close reason the remote side sent, once it did.</summary>
+    public string? RemoteCloseDescription { get; private set; }
+
+    /// <summary>The close this side sent or queued (code and reason), for diagnostics.</summary>
+    public string? LocalCloseReason { get; private set; }
+
+    /// <summary>True once a close was queued, sent or received, or the connection was aborted: nothing more is sent.</summary>
+    public bool IsClosing
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeQueued || _stopped;
+            }
+        }
+    }
+
+    public long MessagesIn => Interlocked.Read(ref _messagesIn);
+
+    public long BytesIn => Interlocked.Read(ref _bytesIn);
+
+    public long MessagesOut => Interlocked.Read(ref _messagesOut);
+
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    public int Violations => Volatile.Read(ref _violations);
+
+    /// <summary>Queues a DATA message: the 9-byte header (type 0, <paramref name="from"/>, <paramref name="to"/>) then <paramref name="payload"/>.</summary>
+    public EnqueueResult EnqueueData(int from, int to, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = stackalloc byte[GdMpFrame.HeaderSize];
+        GdMpFrame.WriteHeader(header, GdMpMessageType.Data, from, to);
+        return Append(header, payload);
+    }
+
+    /// <summary>Queues a whole message as it is (a relayed message, a system message).</summary>
+    public EnqueueResult EnqueueMessage(ReadOnlySpan<byte> message) => Append(message, default);
+
+    private EnqueueResult Append(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        var length = first.Length + second.Length;
+        var masked = _masks is not null;
+        var frame = Rfc6455.HeaderSize(length, masked) + length;
+        bool wake;
+        lock (_gate)
+        {
+            if (_closeQueued || _stopped)
+            {
+                return EnqueueResult.Closing;
+            }
+
+            if (_queuedBytes + frame > _limits.MaxQueuedBytes)
+            {
+                return EnqueueResult.Full;
+            }
+
+            var span = Reserve(frame);
+            var mask = masked ? _masks!.Next() : 0;
+            var n = Rfc6455.WriteHeader(span, length, masked, mask);
+            if (masked)
+            {
+                var offset = Rfc6455.MaskCopy(first, span[n..], mask, 0);
+                Rfc6455.MaskCopy(second, span[(n + first.Length)..], mask, offset);
+            }
+            else
+            {
+                first.CopyTo(span[n..]);
+                second.CopyTo(span[(n + first.Length)..]);
+            }
+
+            _queuedBytes += frame;
+            _messagesOut++;
+            _bytesOut += length;
+            wake = _loopWaiting;
+            _loopWaiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.Set();
+        }
+
+        return EnqueueResult.Queued;
+    }
+
+    // Caller holds _gate.
+    private Span<byte> Reserve(int size)
+    {
+        var list = CollectionsMarshal.AsSpan(_segments);
+        if (list.Length > 0)
+        {
+            ref var tail = ref list[^1];
+            if (tail.Buffer.Length - tail.Used >= size)
+            {
+                var span = tail.Buffer.AsSpan(tail.Used, size);
+                tail.Used += size;
+                return span;
+            }
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(SegmentSize, size));
+        _segments.Add(new Segment { Buffer = buffer, Used = size });
+        return buffer.AsSpan(0, size);
+    }
+
+    /// <summary>
+    /// Queues a close frame after what is already queued; later data is refused. The first call wins. The remote side then
+    /// has <see cref="WsLimits.CloseTimeout"/> to answer before the connection is aborted.
+    /// </summary>
+    public void RequestClose(int code, string reason)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_closeQueued || _stopped)
+            {
+                return;
+            }
+
+            _closeQueued = true;
+            _closeCode = code;
+            _closeReason = reason;
+            LocalCloseReason = string.Create(CultureInfo.InvariantCulture, $"{code} {reason}");
+            wake = _loopWaiting;
+            _loopWaiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>Counts a refused message from the remote side; past the limit the connection is closed with 1008.</summary>
+    public void Violate(PacketRejection rejection)
+    {
+        _inbox.Reject(rejection);
+        var n = Interlocked.Increment(ref _violations);
+        if (_limits.MaxViolations > 0 && n >= _limits.MaxViolations)
+        {
+            RequestClose(WsCloseCodes.PolicyViolation, string.Create(CultureInfo.InvariantCulture,
+                $"too many invalid messages ({n}); last: {rejection.Reason}"));
+        }
+    }
+
+    /// <summary>Closes the socket at once, without a close handshake. Pending sends and receives end.</summary>
+    public void Abort()
+    {
+        StopSending();
+        _ws.Abort();
+    }
+
+    private void StopSending()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            _stopped = true;
+            wake = _loopWaiting;
+            _loopWaiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>Runs both loops until the connection is closed (by either side) or aborted. Never throws.</summary>
+    public async Task RunAsync(IWsMessageHandler handler, CancellationToken stopping)
+    {
+        using var stopReg = stopping.UnsafeRegister(static s => ((WsConnection)s!).Abort(), this);
+        var sendLoop = Task.Run(SendLoopAsync, CancellationToken.None);
+        try
+        {
+            await ReceiveLoopAsync(handler).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The receive side is done. After a close from the remote side, let the send loop finish what is queued and
+            // answer the close (bounded); after an error there is nobody to send to.
+            if (!_remoteClosed)
+            {
+                StopSending();
+            }
+
+            if (!await WaitAsync(sendLoop, _limits.CloseTimeout).ConfigureAwait(false))
+            {
+                Abort();
+                await sendLoop.ConfigureAwait(false);
+            }
+
+            StopSending();
+            if (_ws.State != WebSocketState.Closed)
+            {
+                _ws.Abort();
+            }
+
+            _closeTimer?.Dispose();
+            _ws.Dispose();
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            ReturnSegments();
+        }
+    }
+
+    private static async Task<bool> WaitAsync(Task task, TimeSpan timeout)
+    {
+        if (task.IsCompleted)
+        {
+            return true;
+        }
+
+        try
+        {
+            await task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(IWsMessageHandler handler)
+    {
+        var maxMessage = _limits.MaxMessageSize;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBufferSize, maxMessage));
+        try
+        {
+            while (true)
+            {
+                var total = 0;
+                ValueWebSocketReceiveResult result;
+                while (true)
+                {
+                    var room = Math.Min(buffer.Length, maxMessage) - total;
+                    if (room == 0)
+                    {
+                        if (buffer.Length >= maxMessage)
+                        {
+                            // The message is larger than the limit; the rest of the stream cannot be trusted cheaply.
+                            Violate(new PacketRejection(Id, PacketRejectReason.TooLarge, total + 1L, maxMessage, "message still incomplete when the limit was reached"));
+                            RequestClose(WsCloseCodes.MessageTooBig, string.Create(CultureInfo.InvariantCulture, $"message larger than {maxMessage} bytes"));
+                            await DrainUntilCloseAsync(buffer).ConfigureAwait(false);
+                            return;
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxMessage));
+                        buffer.AsSpan(0, total).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                        room = Math.Min(buffer.Length, maxMessage) - total;
+                    }
+
+                    result = await _ws.ReceiveAsync(buffer.AsMemory(total, room), CancellationToken.None).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        OnRemoteClose();
+                        return;
+                    }
+
+                    total += result.Count;
+                    if (result.EndOfMessage)
+                    {
+                        break;
+                    }
+                }
+
+                _messagesIn++;
+                _bytesIn += total;
+                if (result.MessageType == WebSocketMessageType.Text)
+                {
+                    Violate(new PacketRejection(Id, PacketRejectReason.UnsupportedFrame, total, 0, "text frame (Godot multiplayer messages are binary)"));
+                    continue;
+                }
+
+                while (handler.OnMessage(this, buffer.AsSpan(0, total)) == MessageDisposition.RetryLater)
+                {
+                    if (IsClosing && _ws.State != WebSocketState.Open && _ws.State != WebSocketState.CloseSent)
+                    {
+                        return;
+                    }
+
+                    await handler.WhenRetryAsync(total).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (WebSocketException ex)
+        {
+            // Protocol errors (bad framing, invalid UTF-8 in a text frame, reserved bits…) and resets end here.
+            if (ex.WebSocketErrorCode is not (WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState))
+            {
+                Violate(new PacketRejection(Id, PacketRejectReason.Malformed, 0, 0, "WebSocket protocol error: " + ex.Message));
+            }
+        }
+        catch (IOException)
+        {
+            // connection reset
+        }
+        catch (ObjectDisposedException)
+        {
+            // aborted
+        }
+        catch (OperationCanceledException)
+        {
+            // aborted
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task DrainUntilCloseAsync(byte[] scratch)
+    {
+        // After a fatal violation: wait (bounded by the close timer) for the remote close, ignoring data.
+        while (true)
+        {
+            var r = await _ws.ReceiveAsync(scratch.AsMemory(), CancellationToken.None).ConfigureAwait(false);
+            if (r.MessageType == WebSocketMessageType.Close)
+            {
+                OnRemoteClose();
+                return;
+            }
+        }
+    }
+
+    private void OnRemoteClose()
+    {
+        _remoteClosed = true;
+        RemoteCloseStatus = _ws.CloseStatus;
+        // Godot 3.2.3 sends its close reason with the C string's NUL terminator ("quit\0"): drop it.
+        RemoteCloseDescription = _ws.CloseStatusDescription?.TrimEnd('\0');
+        var code = _ws.CloseStatus is { } s && s != WebSocketCloseStatus.Empty ? (int)s : WsCloseCodes.Normal;
+
+        // Answer the close (if we did not start it), after anything already queued.
+        RequestClose(code, string.Empty);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                List<Segment>? batch = null;
+                var close = false;
+                lock (_gate)
+                {
+                    if (_stopped)
+                    {
+                        return;
+                    }
+
+                    if (_segments.Count > 0)
+                    {
+                        batch = _segments;
+                        _segments = _spare;
+                    }
+                    else if (_closeQueued)
+                    {
+                        close = true;
+                    }
+                    else
+                    {
+                        _loopWaiting = true;
+                    }
+                }
+
+                if (batch is not null)
+                {
+                    await WriteBatchAsync(batch).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (close)
+                {
+                    await CloseOutputAsync(_closeCode, _closeReason).ConfigureAwait(false);
+                    return;
+                }
+
+                await _wake.WaitAsync().ConfigureAwait(false);
+            }
+        }
+        catch (WebSocketException)
+        {
+            _ws.Abort();
+        }
+        catch (IOException)
+        {
+            _ws.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+            // aborted
+        }
+        catch (OperationCanceledException)
+        {
+            // aborted
+        }
+    }
+
+    private async Task WriteBatchAsync(List<Segment> batch)
+    {
+        long bytes = 0;
+        try
+        {
+            foreach (var s in batch)
+            {
+                bytes += s.Used;
+                await _stream.WriteAsync(s.Buffer.AsMemory(0, s.Used)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            foreach (var s in batch)
+            {
+                ArrayPool<byte>.Shared.Return(s.Buffer);
+            }
+
+            batch.Clear();
+            lock (_gate)
+            {
+                _queuedBytes -= bytes;
+                _spare = batch;
+            }
+        }
+    }
+
+    private async Task CloseOutputAsync(int code, string reason)
+    {
+        if (_ws.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+
+        // Bound the wait for the remote close: after CloseTimeout the socket is aborted.
+        var timer = new CancellationTokenSource(_limits.CloseTimeout);
+        timer.Token.UnsafeRegister(static s => ((WebSocket)s!).Abort(), _ws);
+        _closeTimer = timer;
+        await _ws.CloseOutputAsync((WebSocketCloseStatus)code, TruncateReason(reason), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // RFC 6455: the close frame payload is at most 125 bytes, 2 of them the code.
+    private static string TruncateReason(string reason)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= 123)
+        {
+            return reason;
+        }
+
+        var chars = reason.AsSpan();
+        var n = Math.Min(chars.Length, 123);
+        while (n > 0 && System.Text.Encoding.UTF8.GetByteCount(chars[..n]) > 123)
+        {
+            n--;
+        }
+
+        return reason[..n];
+    }
+
+    private void ReturnSegments()
+    {
+        lock (_gate)
+        {
+            foreach (var seg in _segments)
+            {
+                ArrayPool<byte>.Shared.Return(seg.Buffer);
+            }
+
+            _segments.Clear();
+            _queuedBytes = 0;
+        }
+    }
+}
+
+/// <summary>The limits one WebSocket peer applies to each of its connections.</summary>
+internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout);
+
+/// <summary>RFC 6455 close codes used here.</summary>
+internal static class WsCloseCodes
+{
+    public const int Normal = 1000;
+    public const int GoingAway = 1001;
+    public const int ProtocolError = 1002;
+    public const int InvalidPayload = 1007;
+    public const int PolicyViolation = 1008;
+    public const int MessageTooBig = 1009;
+    public const int InternalError = 1011;
+    public const int TryAgainLater = 1013;
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using GdNet.Cli.Conversation;
+using GdNet.TestSupport;
+using static GdNet.WebSockets.Tests.Net;
+
+namespace GdNet.WebSockets.Tests;
+
+/// <summary>
+/// Conversation v1 (shared/godot3/README.md) against real Godot 3.2.3 peers over WebSocket, both directions: every
+/// Godot client must end with <c>DONE ok</c> against a GdNet server, and a Godot server with <c>DONE ok</c> against
+/// GdNet clients.
+/// </summary>
+[Trait("Category", "Interop")]
+public class ConversationInteropTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static async Task RunGdNetServerWithGodotClientsAsync(int clients)
+    {
+        await using var server = StartServer();
+        var conversation = ConversationPeer.Server(server, id => server.DisconnectPeer(id, 1000, "quit"));
+        var log = new List<string>();
+        conversation.Lobby.Line += log.Add;
+        var godots = new List<GodotPeerProcess>();
+        try
+        {
+            for (var i = 0; i < clients; i++)
+            {
+                godots.Add(GodotPeerProcess.Start("ws-client", TimeSpan.FromSeconds(40), $"--port={server.LocalPort}", "--timeout=25"));
+            }
+
+            var exits = godots.Select(g => g.WaitForExitAsync(Wait)).ToList();
+            while (exits.Any(t => !t.IsCompleted))
+            {
+                conversation.Poll();
+                await Task.Delay(1);
+            }
+
+            foreach (var (g, i) in godots.Select((g, i) => (g, i)))
+            {
+                var detail = $"Godot client {i}: {g.Describe()}\nGdNet server:\n  {string.Join("\n  ", log)}";
+                Assert.True(await exits[i] == 0, detail);
+                Assert.True(g.DoneLine == "DONE ok", detail);
+            }
+
+            Assert.Equal(clients, conversation.Lobby.ClientsOk);
+            Assert.Equal(0, conversation.Lobby.ClientsFailed);
+        }
+        finally
+        {
+            foreach (var g in godots)
+            {
+                await g.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public Task GdNetServer_OneGodotClient_GodotClientDoneOk() => RunGdNetServerWithGodotClientsAsync(1);
+
+    [Fact]
+    public Task GdNetServer_ThreeGodotClientsAtOnce_EveryGodotClientDoneOk() => RunGdNetServerWithGodotClientsAsync(3);
+
+    private static async Task RunGodotServerWithGdNetClientsAsync(int clients)
+    {
+        var port = GodotPeerProcess.FreePort();
+        await using var godot = GodotPeerProcess.Start("ws-server", TimeSpan.FromSeconds(40), $"--port={port}", $"--clients={clients}", "--timeout=25");
+        await godot.WaitForLineAsync("READY", Wait);
+        var peers = new List<(WebSocketClient Client, ConversationPeer Conversation, List<string> Log)>();
+        try
+        {
+            for (var i = 0; i < clients; i++)
+            {
+                var client = new WebSocketClient();
+                Assert.Equal(Error.Ok, client.ConnectToUrl($"ws://127.0.0.1:{port}"));
+                var c = ConversationPeer.Client(client);
+                var log = new List<string>();
+                c.Lobby.Line += log.Add;
+                peers.Add((client, c, log));
+            }
+
+            var exit = godot.WaitForExitAsync(Wait);
+            Stopwatch? afterExit = null;
+            while (true)
+            {
+                foreach (var p in peers)
+                {
+                    p.Conversation.Poll();
+                }
+
+                if (exit.IsCompleted)
+                {
+                    // Give the clients a moment to see the kick that ended the conversation.
+                    afterExit ??= Stopwatch.StartNew();
+                    if (peers.All(p => p.Conversation.Lobby.Succeeded is not null) || afterExit.Elapsed > TimeSpan.FromSeconds(5))
+                    {
+                        break;
+                    }
+                }
+
+                await Task.Delay(1);
+            }
+
+            var detail = "Godot server: " + godot.Describe() + "\n" + string.Join("\n", peers.Select((p, i) => $"GdNet client {i}:\n  " + string.Join("\n  ", p.Log)));
+            Assert.True(await exit == 0, detail);
+            Assert.True(godot.DoneLine == "DONE ok", detail);
+            Assert.All(peers, p => Assert.True(p.Conversation.Lobby.Succeeded == true, detail));
+        }
+        finally
+        {
+            foreach (var p in peers)
+            {
+                await p.Client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public Task GodotServer_OneGdNetClient_GodotServerDoneOk() => RunGodotServerWithGdNetClientsAsync(1);
+
+    [Fact]
+    public Task GodotServer_ThreeGdNetClientsAtOnce_GodotServerDoneOk() => RunGodotServerWithGdNetClientsAsync(3);
+}

@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using GdNet.Peers;
+using GdNet.WebSockets;
+
+namespace GdNet.WebSockets.Tests;
+
+/// <summary>
+/// Plays the game thread for one peer in a test: records its events as short strings ("connected 5", "succeeded",
+/// "rejected SpoofedSource") and drains its packets, each with the sender id.
+/// </summary>
+public sealed class Probe
+{
+    private readonly ConcurrentQueue<string> _events = new();
+
+    public Probe(NetworkedMultiplayerPeer peer)
+    {
+        Peer = peer;
+        peer.PeerConnected += id => _events.Enqueue($"connected {id}");
+        peer.PeerDisconnected += id => _events.Enqueue($"disconnected {id}");
+        peer.ConnectionSucceeded += () => _events.Enqueue("succeeded");
+        peer.ConnectionFailed += () => _events.Enqueue("failed");
+        peer.ServerDisconnected += () => _events.Enqueue("server_disconnected");
+        peer.PacketRejected += r =>
+        {
+            Rejections.Enqueue(r);
+            _events.Enqueue($"rejected {r.Reason}");
+        };
+    }
+
+    public NetworkedMultiplayerPeer Peer { get; }
+
+    public List<(int From, byte[] Data)> Packets { get; } = [];
+
+    public ConcurrentQueue<PacketRejection> Rejections { get; } = new();
+
+    public IReadOnlyList<string> Events => [.. _events];
+
+    public bool Has(string evt) => _events.Contains(evt);
+
+    /// <summary>Polls and drains packets once.</summary>
+    public void Pump()
+    {
+        Peer.Poll();
+        while (Peer.AvailablePacketCount > 0)
+        {
+            var from = Peer.GetPacketPeer();
+            if (!Peer.TryGetPacket(out var packet))
+            {
+                break;
+            }
+
+            Packets.Add((from, packet.ToArray()));
+        }
+    }
+
+    public IEnumerable<byte[]> From(int id) => Packets.Where(p => p.From == id).Select(p => p.Data);
+
+    public override string ToString() => $"events: [{string.Join(", ", _events)}], packets: {Packets.Count}";
+}
+
+public static class Net
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Pumps every probe until <paramref name="condition"/> holds; fails with their state after the deadline.</summary>
+    public static Task PumpUntilAsync(Func<bool> condition, params Probe[] probes) => PumpUntilAsync(condition, Timeout, probes);
+
+    /// <remarks>Awaits between rounds instead of blocking, so the test does not starve the thread pool the sockets run on.</remarks>
+    public static async Task PumpUntilAsync(Func<bool> condition, TimeSpan timeout, params Probe[] probes)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var p in probes)
+            {
+                p.Pump();
+            }
+
+            if (condition())
+            {
+                return;
+            }
+
+            if (sw.Elapsed > timeout)
+            {
+                throw new TimeoutException("Condition not met within " + timeout.TotalSeconds + " s. " + string.Join(" | ", probes.Select(p => p.ToString())));
+            }
+
+            await Task.Delay(1);
+        }
+    }
+
+    /// <summary>Pumps for a while and then checks that nothing matching arrived (for "nobody else notices").</summary>
+    public static async Task PumpForAsync(TimeSpan time, params Probe[] probes)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < time)
+        {
+            foreach (var p in probes)
+            {
+                p.Pump();
+            }
+
+            await Task.Delay(1);
+        }
+    }
+
+    public static WebSocketServer StartServer(Action<WebSocketServer>? configure = null, string[]? protocols = null)
+    {
+        var server = new WebSocketServer { BindIp = "127.0.0.1" };
+        configure?.Invoke(server);
+        var err = server.Listen(0, protocols);
+        Assert.Equal(Error.Ok, err);
+        return server;
+    }
+
+    /// <summary>Connects a client and pumps both until the client is connected and the server saw it.</summary>
+    public static async Task<(WebSocketClient Client, Probe Probe)> ConnectAsync(WebSocketServer server, Probe serverProbe, params Probe[] others)
+    {
+        var client = new WebSocketClient();
+        var probe = new Probe(client);
+        Assert.Equal(Error.Ok, client.ConnectToUrl(server.Url!));
+        await PumpUntilAsync(() => probe.Has("succeeded") && serverProbe.Has($"connected {client.GetUniqueId()}"), [serverProbe, probe, .. others]);
+        return (client, probe);
+    }
+
+    public static void Send(NetworkedMultiplayerPeer peer, int target, params byte[] data)
+    {
+        peer.SetTargetPeer(target);
+        Assert.Equal(Error.Ok, peer.PutPacket(data));
+    }
+}
