@@ -374,6 +374,54 @@ public sealed class RpcOverEnetTests
         Assert.Empty(s.Server.Events);
     }
 
+    [Fact]
+    public void GarbagePayloads_FromConnectedPeer_RejectedAndRpcsKeepWorking()
+    {
+        using var s = new RpcSession();
+        using var raw = RawEnetHost.Client(s.Port, 5000);
+        s.PumpUntil(() => { raw.Service(); return s.Server.Events.Contains("connected 5000"); });
+        var random = new Random(77);
+        for (var i = 0; i < 200; i++)
+        {
+            var junk = new byte[random.Next(1, 300)];
+            random.NextBytes(junk);
+            junk[0] = (byte)(i % 6); // every command (4 RAW is valid; 5 is unknown)
+            raw.SendGodot(5000, 1, junk);
+        }
+
+        s.PumpUntil(() => { raw.Service(); return s.Server.Api.GetStats().Peers.TryGetValue(5000, out var p) && p.PacketsIn == 200; });
+        s.Client.Lobby.RpcId(1, nameof(RpcLobby.Echo), 1, "still here");
+        s.PumpUntil(() => s.Server.Rpc.Calls.Contains($"Echo(1,still here) from {s.Client.Id}"));
+
+        Assert.True(s.Server.Rejections.Count > 100, $"{s.Server.Rejections.Count} rejections");
+        Assert.All(s.Server.Rejections, r => Assert.Equal(5000, r.PeerId));
+    }
+
+    [Fact]
+    public void GarbageDatagrams_ToServerPort_RpcsKeepWorking()
+    {
+        using var s = new RpcSession();
+        using (var udp = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)))
+        {
+            var random = new Random(78);
+            var target = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, s.Port);
+            for (var i = 0; i < 300; i++)
+            {
+                var junk = new byte[random.Next(1, 1400)];
+                random.NextBytes(junk);
+                udp.Send(junk, junk.Length, target);
+            }
+        }
+
+        s.PumpUntil(() => s.Server.Peer.Statistics.GetRejections(PacketRejectReason.Malformed) >= 100);
+        var late = s.AddClient();
+        late.Lobby.RpcId(1, nameof(RpcLobby.Echo), 2, "late");
+        s.Client.Lobby.RpcId(1, nameof(RpcLobby.Echo), 1, "early");
+        s.PumpUntil(() => s.Server.Rpc.Calls.Count == 2);
+
+        Assert.Empty(s.Server.Rejections);
+    }
+
     private static NetworkedMultiplayerENet NewClient(int port)
     {
         var peer = new NetworkedMultiplayerENet();
