@@ -14,6 +14,8 @@ public static class Program
         DecodeCommand.Create(),
         EncodeCommand.Create(),
         ServeCommand.Create(),
+        DemoCommand.Create(),
+        BenchCommand.Create(),
     };
 
     /// <summary>Runs the program in-process, writing to <paramref name="output"/> and <paramref name="error"/>.</summary>

@@ -480,20 +480,10 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             if (h.Type == GdMpMessageType.Data)
             {
                 var payload = GdMpFrame.Payload(message);
-                if (!owner.InboxHasRoom(payload.Length))
-                {
-                    return Stale ? MessageDisposition.Done : MessageDisposition.RetryLater;
-                }
-
                 lock (owner._gate)
                 {
-                    if (!Stale)
-                    {
-                        inbox.TryEnqueue(h.From, payload);
-                    }
+                    return Stale || owner.TryDeliver(h.From, payload) ? MessageDisposition.Done : MessageDisposition.RetryLater;
                 }
-
-                return MessageDisposition.Done;
             }
 
             if (!GdMpFrame.TryReadSystemId(message, out var id) || id < 1)

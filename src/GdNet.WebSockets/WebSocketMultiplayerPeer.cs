@@ -36,6 +36,7 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     private ILogger _logger = NullLogger.Instance;
     private int _targetPeer;
     private readonly Lock _roomGate = new();
+    private readonly Lock _deliverGate = new();
     private TaskCompletionSource? _roomSignal;
 
     private protected WebSocketMultiplayerPeer()
@@ -230,6 +231,25 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
         if (IsActive)
         {
             throw new InvalidOperationException($"{what} cannot change while the peer is listening or connected; set it before Listen/ConnectToUrl.");
+        }
+    }
+
+    /// <summary>
+    /// Queues a received packet for the game thread when the inbox has room; false (and nothing queued) when it is full,
+    /// so the socket task waits and retries: a reliable transport never drops. Producers are serialised here, so the
+    /// room check and the enqueue cannot race with another connection's. Any thread.
+    /// </summary>
+    private protected bool TryDeliver(int from, ReadOnlySpan<byte> payload)
+    {
+        lock (_deliverGate)
+        {
+            if (!InboxHasRoom(payload.Length))
+            {
+                return false;
+            }
+
+            Inbox.TryEnqueue(from, payload);
+            return true;
         }
     }
 

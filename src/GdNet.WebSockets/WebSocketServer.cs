@@ -516,9 +516,10 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             return MessageDisposition.Done;
         }
 
-        // Broadcast (0) or exclusion (-N): the server gets it unless it is the excluded one.
+        // Broadcast (0) or exclusion (-N): the server gets it unless it is the excluded one. Local delivery first: when
+        // the inbox is full nothing has been relayed yet, and the retry does it all.
         var local = to == 0 || to != -TargetPeerServer;
-        if (local && !InboxHasRoom(payload.Length))
+        if (local && !TryDeliver(sender, payload))
         {
             return MessageDisposition.RetryLater;
         }
@@ -534,21 +535,13 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             Interlocked.Increment(ref _relayed);
         }
 
-        return local ? DeliverLocally(sender, payload) : MessageDisposition.Done;
+        return MessageDisposition.Done;
     }
 
     Task IWsMessageHandler.WhenRetryAsync(int length) => WhenInboxMayHaveRoomAsync(length);
 
-    private MessageDisposition DeliverLocally(int sender, ReadOnlySpan<byte> payload)
-    {
-        if (!InboxHasRoom(payload.Length))
-        {
-            return MessageDisposition.RetryLater;
-        }
-
-        Inbox.TryEnqueue(sender, payload);
-        return MessageDisposition.Done;
-    }
+    private MessageDisposition DeliverLocally(int sender, ReadOnlySpan<byte> payload) =>
+        TryDeliver(sender, payload) ? MessageDisposition.Done : MessageDisposition.RetryLater;
 
     private async Task HandleRequestAsync(HttpContext context)
     {

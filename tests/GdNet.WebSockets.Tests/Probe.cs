@@ -38,9 +38,10 @@ public sealed class Probe
 
     public bool Has(string evt) => _events.Contains(evt);
 
-    /// <summary>Polls and drains packets once.</summary>
-    public void Pump()
+    /// <summary>Polls and drains packets once; returns how many packets it took.</summary>
+    public int Pump()
     {
+        var before = Packets.Count;
         Peer.Poll();
         while (Peer.AvailablePacketCount > 0)
         {
@@ -52,6 +53,8 @@ public sealed class Probe
 
             Packets.Add((from, packet.ToArray()));
         }
+
+        return Packets.Count - before;
     }
 
     public IEnumerable<byte[]> From(int id) => Packets.Where(p => p.From == id).Select(p => p.Data);
@@ -72,9 +75,10 @@ public static class Net
         var sw = Stopwatch.StartNew();
         while (true)
         {
+            var took = 0;
             foreach (var p in probes)
             {
-                p.Pump();
+                took += p.Pump();
             }
 
             if (condition())
@@ -87,7 +91,15 @@ public static class Net
                 throw new TimeoutException("Condition not met within " + timeout.TotalSeconds + " s. " + string.Join(" | ", probes.Select(p => p.ToString())));
             }
 
-            await Task.Delay(1);
+            // Busy: go round again at once; idle: wait a little.
+            if (took > 0)
+            {
+                await Task.Yield();
+            }
+            else
+            {
+                await Task.Delay(1);
+            }
         }
     }
 

@@ -440,6 +440,36 @@ public class ServerClientTests
     }
 
     [Fact]
+    public async Task Receive_InboxFullWithManySenders_NothingDroppedNorRefused()
+    {
+        await using var server = StartServer(s => s.InboxMaxPackets = 64);
+        var sp = new Probe(server);
+        var clients = new List<WebSocketClient>();
+        for (var i = 0; i < 4; i++)
+        {
+            var (c, _) = await ConnectAsync(server, sp);
+            clients.Add(c);
+        }
+
+        foreach (var c in clients)
+        {
+            c.SetTargetPeer(1);
+            for (var i = 0; i < 5000; i++)
+            {
+                c.PutPacket(BitConverter.GetBytes(i));
+            }
+        }
+
+        await PumpUntilAsync(() => sp.Packets.Count == 20000, sp);
+        Assert.All(clients, c => Assert.Equal(Enumerable.Range(0, 5000), sp.From(c.GetUniqueId()).Select(p => BitConverter.ToInt32(p))));
+        Assert.Equal(0, server.Statistics.GetRejections(PacketRejectReason.QueueFull));
+        foreach (var c in clients)
+        {
+            await c.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Events_PacketsThenDisconnect_RaisedInOrder()
     {
         await using var server = StartServer();

@@ -1,0 +1,355 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using GdNet.Multiplayer;
+using GdNet.Peers;
+using Spectre.Console;
+
+namespace GdNet.Cli.Commands;
+
+/// <summary>
+/// <c>gdnet bench</c>: RPC throughput and round-trip latency through the whole stack (MultiplayerAPI, the transport and
+/// back), in this process. The RPC is the one of the Godot 3.2.3 throughput probe (<c>rpc_id(1, "r", seq: int,
+/// payload: PoolByteArray(16))</c>, 40 MultiplayerAPI bytes), so the figures compare with Godot's own on this machine
+/// (shared/godot3/README.md: ~37k RPC/s paced, 130k–152k RPC/s in a burst over WebSocket).
+/// </summary>
+/// <remarks>
+/// Throughput: every client sends reliable RPCs as fast as it can, with at most <see cref="Window"/> not yet received
+/// by the server; the server's game loop counts what it dispatches. Latency: each client keeps one ping RPC in flight and
+/// the server answers it with an RPC; the round trip is measured on the client. Socket transports run the server's
+/// game loop and the clients' on two threads (two processes, in effect); <c>local</c> runs everything on one.
+/// </remarks>
+internal static class BenchCommand
+{
+    /// <summary>Most RPCs per client sent but not yet dispatched by the server.</summary>
+    private const int Window = 20_000;
+
+    /// <summary>Godot 3.2.3's burst figure over WebSocket, reliable RPCs (median of 5 runs on this machine kind).</summary>
+    private const double GodotBurstReliableWs = 129_870;
+
+    public static Command Create()
+    {
+        var transport = new Option<string>("--transport") { Description = "ws (WebSocket on 127.0.0.1), local (in-process, no sockets) or enet.", DefaultValueFactory = _ => "ws" };
+        transport.AcceptOnlyFromAmong(Transports.AllNames);
+        var clients = new Option<int>("--clients") { Description = "Client count (1–256).", DefaultValueFactory = _ => 4 };
+        var seconds = new Option<double>("--seconds") { Description = "Length of the throughput phase; the latency phase takes half as long.", DefaultValueFactory = _ => 5 };
+        var payload = new Option<int>("--payload") { Description = "PoolByteArray size per RPC (16 gives Godot's 40-byte probe RPC).", DefaultValueFactory = _ => 16 };
+        var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
+        {
+            transport, clients, seconds, payload,
+        };
+        command.SetAction((result, ct) => RunAsync(result, Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload), ct));
+        return command;
+    }
+
+    /// <summary><c>/root/Main</c>'s child <c>Bench</c>, on the server and on every client.</summary>
+    private sealed class BenchNode : Node
+    {
+        private readonly Dictionary<int, int> _slots = [];
+
+        public BenchNode(int clients)
+        {
+            Name = "Bench";
+            ReceivedFrom = new long[clients];
+        }
+
+        /// <summary>Server: RPCs dispatched, per client slot (read by the clients' thread for flow control).</summary>
+        public long[] ReceivedFrom { get; }
+
+        public long Received;
+
+        public long OutOfOrder;
+
+        /// <summary>Client: the sequence number expected next per sender (server: per client).</summary>
+        private readonly Dictionary<int, long> _expected = [];
+
+        /// <summary>Client: round trips, in Stopwatch ticks.</summary>
+        public List<long> RoundTrips { get; } = new(1 << 16);
+
+        public bool PongPending { get; set; }
+
+        /// <summary>Server: assigns a slot to a client id the first time it is seen.</summary>
+        public void Register(int id, int slot) => _slots[id] = slot;
+
+        [Remote(Name = "r")]
+        public void R(long seq, byte[] payload)
+        {
+            var from = Multiplayer!.GetRpcSenderId();
+            _expected.TryGetValue(from, out var want);
+            if (seq != want)
+            {
+                OutOfOrder++;
+            }
+
+            _expected[from] = seq + 1;
+            Received++;
+            if (_slots.TryGetValue(from, out var slot))
+            {
+                Volatile.Write(ref ReceivedFrom[slot], ReceivedFrom[slot] + 1);
+            }
+        }
+
+        [Remote(Name = "p")]
+        public void P(long stamp) => RpcId(Multiplayer!.GetRpcSenderId(), nameof(Q), stamp);
+
+        [Remote(Name = "q")]
+        public void Q(long stamp)
+        {
+            RoundTrips.Add(Stopwatch.GetTimestamp() - stamp);
+            PongPending = false;
+        }
+    }
+
+    private sealed class Client(NetworkedMultiplayerPeer peer, int clients)
+    {
+        public NetworkedMultiplayerPeer Peer { get; } = peer;
+
+        public MultiplayerAPI Api { get; } = new();
+
+        public BenchNode Node { get; } = new(clients);
+
+        public long Sent;
+    }
+
+    /// <param name="ReceivedInTime">RPCs the server dispatched within the throughput phase (the rate's numerator).</param>
+    /// <param name="Delivered">RPCs the server dispatched in the end (to check that none was lost).</param>
+    private sealed record Outcome(long Sent, long ReceivedInTime, long Delivered, long OutOfOrder, double Seconds, long[] RoundTrips, long Rejected);
+
+    private static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, double seconds, int payloadSize, CancellationToken ct)
+    {
+        if (clientCount is < 1 or > 256)
+        {
+            return CliOutput.Fail(result, "--clients must be between 1 and 256");
+        }
+
+        if (seconds is <= 0 or > 3600)
+        {
+            return CliOutput.Fail(result, "--seconds must be more than 0 and at most 3600");
+        }
+
+        if (payloadSize is < 0 or > 60_000)
+        {
+            return CliOutput.Fail(result, "--payload must be between 0 and 60000");
+        }
+
+        var output = CliOutput.Out(result);
+        var console = DemoCommand.CreateConsole(output);
+        await using var network = await Transports.StartInProcessAsync(kind).ConfigureAwait(false);
+
+        var serverApi = new MultiplayerAPI();
+        var serverMain = new Node { Name = "Main" };
+        serverApi.RootNode.AddChild(serverMain);
+        var serverNode = new BenchNode(clientCount);
+        serverMain.AddChild(serverNode);
+        serverApi.NetworkPeer = network.Server.Peer;
+
+        var clients = new List<Client>();
+        for (var i = 0; i < clientCount; i++)
+        {
+            var c = new Client(network.NewClient(), clientCount);
+            var main = new Node { Name = "Main" };
+            c.Api.RootNode.AddChild(main);
+            main.AddChild(c.Node);
+            c.Api.NetworkPeer = c.Peer;
+            clients.Add(c);
+        }
+
+        // Connect everyone (one thread for now).
+        var connectClock = Stopwatch.StartNew();
+        while (clients.Any(c => c.Peer.GetConnectionStatus() != ConnectionStatus.Connected) || serverApi.GetNetworkConnectedPeers().Length < clientCount)
+        {
+            if (connectClock.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                result.InvocationConfiguration.Error.WriteLine("gdnet: the bench clients did not all connect within 20 s");
+                return 1;
+            }
+
+            network.Pump();
+            serverApi.Poll();
+            clients.ForEach(c => c.Api.Poll());
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        for (var i = 0; i < clientCount; i++)
+        {
+            serverNode.Register(clients[i].Peer.GetUniqueId(), i);
+        }
+
+        var payload = new byte[payloadSize];
+        var throughputTime = TimeSpan.FromSeconds(seconds);
+        var latencyTime = TimeSpan.FromSeconds(seconds / 2);
+        var progress = new ProgressState();
+        var run = Task.Factory.StartNew(
+            () => Measure(network, serverApi, serverNode, clients, payload, throughputTime, latencyTime, kind == TransportKind.Local, progress, ct),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await ShowProgressAsync(console, output, run, progress, throughputTime, latencyTime).ConfigureAwait(false);
+        var outcome = await run.ConfigureAwait(false);
+
+        var rate = outcome.ReceivedInTime / outcome.Seconds;
+        var rpcBytes = RpcSize(payloadSize);
+        Array.Sort(outcome.RoundTrips);
+        var table = new Table().Border(TableBorder.Rounded).Title("gdnet bench").AddColumn("").AddColumn(new TableColumn("value").RightAligned());
+        table.AddRow("transport", kind.ToString().ToLowerInvariant());
+        table.AddRow("clients", clientCount.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("RPC", string.Create(CultureInfo.InvariantCulture, $"rpc_id(1, \"r\", int, PoolByteArray({payloadSize})): {rpcBytes} bytes"));
+        table.AddRow("RPCs sent / received", string.Create(CultureInfo.InvariantCulture, $"{outcome.Sent:N0} / {outcome.Delivered:N0} ({outcome.ReceivedInTime:N0} within {outcome.Seconds:0.##} s)"));
+        table.AddRow("lost / out of order", string.Create(CultureInfo.InvariantCulture, $"{outcome.Sent - outcome.Delivered} / {outcome.OutOfOrder}"));
+        table.AddRow("[bold]throughput[/]", string.Create(CultureInfo.InvariantCulture, $"[bold]{rate:N0} RPC/s[/]"));
+        table.AddRow("MultiplayerAPI bytes/s", ServeCommand.Size(rate * rpcBytes) + "/s");
+        table.AddRow("round trip p50 / p99", outcome.RoundTrips.Length == 0
+            ? "no samples"
+            : string.Create(CultureInfo.InvariantCulture, $"{Ms(Percentile(outcome.RoundTrips, 0.50))} / {Ms(Percentile(outcome.RoundTrips, 0.99))} ms ({outcome.RoundTrips.Length:N0} pings)"));
+        table.AddRow("vs Godot 3.2.3 burst (WebSocket, reliable: 129,870 RPC/s)", string.Create(CultureInfo.InvariantCulture, $"{rate / GodotBurstReliableWs:F1}×"));
+        if (outcome.Rejected > 0)
+        {
+            table.AddRow("[yellow]rejections[/]", outcome.Rejected.ToString(CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+        return outcome.Delivered == outcome.Sent && outcome.OutOfOrder == 0 ? 0 : 1;
+    }
+
+    private sealed class ProgressState
+    {
+        public volatile int Phase; // 0 throughput, 1 latency, 2 done
+    }
+
+    private static async Task ShowProgressAsync(IAnsiConsole console, TextWriter output, Task run, ProgressState state, TimeSpan throughput, TimeSpan latency)
+    {
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"measuring throughput for {throughput.TotalSeconds:0.#} s, then latency for {latency.TotalSeconds:0.#} s…"));
+            output.Flush();
+            await run.ConfigureAwait(false);
+            return;
+        }
+
+        await console.Progress().AutoClear(false).StartAsync(async ctx =>
+        {
+            var t1 = ctx.AddTask("throughput", maxValue: throughput.TotalMilliseconds);
+            var t2 = ctx.AddTask("latency", maxValue: latency.TotalMilliseconds);
+            var clock = Stopwatch.StartNew();
+            var phaseStart = TimeSpan.Zero;
+            var lastPhase = 0;
+            while (!run.IsCompleted)
+            {
+                if (state.Phase != lastPhase)
+                {
+                    t1.Value = t1.MaxValue;
+                    phaseStart = clock.Elapsed;
+                    lastPhase = state.Phase;
+                }
+
+                var inPhase = (clock.Elapsed - phaseStart).TotalMilliseconds;
+                (lastPhase == 0 ? t1 : t2).Value = inPhase;
+                await Task.WhenAny(run, Task.Delay(100)).ConfigureAwait(false);
+            }
+
+            t1.Value = t1.MaxValue;
+            t2.Value = t2.MaxValue;
+        }).ConfigureAwait(false);
+    }
+
+    private static Outcome Measure(InProcessNetwork network, MultiplayerAPI serverApi, BenchNode serverNode, List<Client> clients, byte[] payload,
+        TimeSpan throughputTime, TimeSpan latencyTime, bool singleThread, ProgressState progress, CancellationToken ct)
+    {
+        using var stop = new CancellationTokenSource();
+        Thread? serverThread = null;
+        if (!singleThread)
+        {
+            serverThread = new Thread(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var before = serverNode.Received;
+                    serverApi.Poll();
+                    if (serverNode.Received == before)
+                    {
+                        Thread.Yield();
+                    }
+                }
+            }) { IsBackground = true, Name = "bench server" };
+            serverThread.Start();
+        }
+
+        void ServerFrame()
+        {
+            if (singleThread)
+            {
+                network.Pump();
+                serverApi.Poll();
+            }
+        }
+
+        // Throughput: send as fast as the window allows; count what the server dispatched in the time.
+        var clock = Stopwatch.StartNew();
+        var batch = singleThread ? 256 : 1024;
+        while (clock.Elapsed < throughputTime && !ct.IsCancellationRequested)
+        {
+            for (var i = 0; i < clients.Count; i++)
+            {
+                var c = clients[i];
+                var room = Window - (c.Sent - Volatile.Read(ref serverNode.ReceivedFrom[i]));
+                for (var k = 0; k < Math.Min(batch, room); k++)
+                {
+                    if (c.Node.RpcId(1, "R", c.Sent, payload) != Error.Ok)
+                    {
+                        break;
+                    }
+
+                    c.Sent++;
+                }
+
+                c.Api.Poll();
+            }
+
+            ServerFrame();
+        }
+
+        var sent = clients.Sum(c => c.Sent);
+        var received = Volatile.Read(ref serverNode.Received);
+        var elapsed = clock.Elapsed.TotalSeconds;
+
+        // Let the rest arrive (the count above is what arrived within the time), to check nothing was lost.
+        var drain = Stopwatch.StartNew();
+        while (clients.Select((c, i) => Volatile.Read(ref serverNode.ReceivedFrom[i])).Sum() < sent && drain.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            clients.ForEach(c => c.Api.Poll());
+            ServerFrame();
+            Thread.Sleep(singleThread ? 0 : 1);
+        }
+
+        var delivered = clients.Select((c, i) => Volatile.Read(ref serverNode.ReceivedFrom[i])).Sum();
+        progress.Phase = 1;
+
+        // Latency: one ping in flight per client.
+        clock.Restart();
+        while (clock.Elapsed < latencyTime && !ct.IsCancellationRequested)
+        {
+            foreach (var c in clients)
+            {
+                if (!c.Node.PongPending)
+                {
+                    c.Node.PongPending = true;
+                    c.Node.RpcId(1, "P", Stopwatch.GetTimestamp());
+                }
+
+                c.Api.Poll();
+            }
+
+            ServerFrame();
+        }
+
+        progress.Phase = 2;
+        stop.Cancel();
+        serverThread?.Join();
+        var rejected = serverApi.GetStats().Total.TotalRejections + clients.Sum(c => c.Api.GetStats().Total.TotalRejections);
+        return new Outcome(sent, received, delivered, Volatile.Read(ref serverNode.OutOfOrder), elapsed, [.. clients.SelectMany(c => c.Node.RoundTrips)], rejected);
+    }
+
+    private static int RpcSize(int payload) => 1 + 4 + 2 + 1 + 8 + 8 + ((payload + 3) & ~3);
+
+    private static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    private static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
+}
