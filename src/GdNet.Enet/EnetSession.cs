@@ -908,7 +908,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
     {
         try
         {
-            return t_current?.OnDatagram(host) ?? 0;
+            return t_current?.OnDatagram(host, (EnetEvent*)ev) ?? 0;
         }
 #pragma warning disable CA1031 // nothing may unwind through native ENet
         catch (Exception)
@@ -918,12 +918,19 @@ internal sealed unsafe partial class EnetSession : IDisposable
         }
     }
 
-    // 0: let ENet process the datagram; 1: consumed here (ENet skips it).
-    private int OnDatagram(nint host)
+    // 0: let ENet process the datagram; 1: consumed here (ENet skips it, or returns ev if its type was set).
+    private int OnDatagram(nint host, EnetEvent* ev)
     {
         var from = ReceivedAddress(host);
         if (_wakeSocket is not null && from.Port == _wakeFrom.Port && from.Host == _wakeFrom.Host)
         {
+            // Consumed, and an event so that enet_host_service returns now: otherwise it would keep waiting for the
+            // rest of its timeout and the commands that caused the wake-up would wait with it.
+            if (ev != null)
+            {
+                ev->Type = EventWake;
+            }
+
             return 1;
         }
 

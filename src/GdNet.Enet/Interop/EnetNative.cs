@@ -33,6 +33,10 @@ internal static unsafe partial class EnetNative
     public const int EventDisconnect = 2;
     public const int EventReceive = 3;
 
+    /// <summary>Not an ENet event: GdNet's intercept hook reports its wake-up datagram with this type, so that a blocking
+    /// <c>enet_host_service</c> returns at once (ENet returns when the hook consumes a datagram and sets an event).</summary>
+    public const int EventWake = 100;
+
     /// <summary>ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE and ..._WAITING_DATA: 32 MiB each.</summary>
     public const long EnetDefaultMaximumPacketSize = 32L * 1024 * 1024;
 
