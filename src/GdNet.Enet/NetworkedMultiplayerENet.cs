@@ -261,8 +261,10 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
 
     /// <summary>
     /// The most packets waiting for the game thread (default <see cref="PeerInbox.DefaultMaxPackets"/>). Beyond it an
-    /// unreliable packet is dropped and a reliable one drops its sender (a reliable stream cannot skip a packet), both
-    /// counted as <see cref="PacketRejectReason.QueueFull"/>. Any time.
+    /// unreliable packet is dropped (counted as <see cref="PacketRejectReason.QueueFull"/>), and a reliable one is held
+    /// while the service thread stops receiving until <see cref="Poll"/>/reads make room: ENet's senders keep their data
+    /// unacknowledged and send it again, so reliable streams slow down instead of losing packets (backpressure). A
+    /// reliable packet larger than <see cref="MaxQueuedBytes"/> can never fit: its sender is disconnected. Any time.
     /// </summary>
     public int MaxQueuedPackets
     {

@@ -195,6 +195,9 @@ internal static unsafe partial class EnetNative
     public static partial void enet_host_flush(EnetHostHandle host);
 
     [LibraryImport(LibraryName)]
+    public static partial int enet_socket_set_option(int socket, int option, int value);
+
+    [LibraryImport(LibraryName)]
     public static partial int enet_host_compress_with_range_coder(EnetHostHandle host);
 
     [LibraryImport(LibraryName)]
@@ -267,6 +270,12 @@ internal static unsafe partial class EnetNative
         *(nuint*)(host.Pointer + HostMaximumPacketSize) = (nuint)maximumPacketSize;
         *(nuint*)(host.Pointer + HostMaximumWaitingData) = (nuint)maximumWaitingData;
     }
+
+    /// <summary>ENet's <c>ENET_SOCKOPT_RCVBUF</c>.</summary>
+    public const int SocketOptionReceiveBuffer = 3;
+
+    /// <summary>The host's UDP socket (<c>ENetHost.socket</c>, its first field; an int on Unix).</summary>
+    public static int SocketOf(EnetHostHandle host) => *(int*)host.Pointer;
 
     public static void SetIntercept(EnetHostHandle host, delegate* unmanaged[Cdecl]<nint, nint, int> intercept)
         => *(nint*)(host.Pointer + HostIntercept) = (nint)intercept;
