@@ -127,7 +127,7 @@ internal static class Transports
                 return new ServerHandle(server, string.Create(CultureInfo.InvariantCulture, $"enet://{host}:{server.GetLocalPort()}"), () =>
                 {
                     var s = server.Statistics.Snapshot();
-                    return new TrafficSample(Volatile.Read(ref peers), s.PacketsIn, s.BytesIn, s.PacketsOut, s.BytesOut, 0);
+                    return new TrafficSample(Volatile.Read(ref peers), s.PacketsIn, s.BytesIn, s.PacketsOut, s.BytesOut, server.RelayedPackets);
                 }, () =>
                 {
                     server.Dispose();

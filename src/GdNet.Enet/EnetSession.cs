@@ -752,9 +752,9 @@ internal sealed unsafe partial class EnetSession : IDisposable
             var exclude = target == int.MinValue ? 0 : -target;
             foreach (var other in CollectionsMarshal.AsSpan(_peers))
             {
-                if (other != rp && other.Id != exclude)
+                if (other != rp && other.Id != exclude && enet_peer_send(other.Ptr, channel, packet) == 0)
                 {
-                    _ = enet_peer_send(other.Ptr, channel, packet);
+                    _owner.CountRelayed();
                 }
             }
 
@@ -768,7 +768,11 @@ internal sealed unsafe partial class EnetSession : IDisposable
                 return;
             }
 
-            _ = enet_peer_send(destination.Ptr, channel, packet);
+            if (enet_peer_send(destination.Ptr, channel, packet) == 0)
+            {
+                _owner.CountRelayed();
+            }
+
             local = false;
         }
 

@@ -71,6 +71,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     private bool _serverRelay = true;
     private int _maxPacketSize = DefaultMaxPacketSize;
     private long _maxWaitingData = DefaultMaxWaitingData;
+    private long _relayed;
     private TimeSpan _timeoutMinimum = TimeSpan.FromSeconds(5);
     private TimeSpan _timeoutMaximum = TimeSpan.FromSeconds(30);
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(10);
@@ -463,6 +464,9 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// <exception cref="ArgumentOutOfRangeException">Not a directly connected peer.</exception>
     public int GetPeerPort(int id) => EndPointOf(id).Port;
 
+    /// <summary>Server: client packets forwarded to other clients so far (one per receiving client; relay on). Any thread.</summary>
+    public long RelayedPackets => Interlocked.Read(ref _relayed);
+
     /// <summary>The local UDP port of the host (useful after <c>CreateServer(0)</c>); 0 when inactive.</summary>
     public int GetLocalPort() => _session?.LocalEndPoint.Port ?? 0;
 
@@ -629,6 +633,9 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
             return result;
         }
     }
+
+    // Service thread: one packet relayed to one client.
+    internal void CountRelayed() => Interlocked.Increment(ref _relayed);
 
     // Remembers why a peer left, for PeerLeft when its disconnect event is raised. Service thread.
     internal void RecordLeft(int id, EnetDisconnectReason reason) => _leftReasons[id] = reason;
