@@ -16,6 +16,7 @@ public static class Program
         ServeCommand.Create(),
         DemoCommand.Create(),
         BenchCommand.Create(),
+        SoakCommand.Create(),
     };
 
     /// <summary>Runs the program in-process, writing to <paramref name="output"/> and <paramref name="error"/>.</summary>

@@ -174,6 +174,31 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
         SignalInboxRoom();
     }
 
+    /// <summary>
+    /// Drops the connection at once, without a close handshake, as if this process had died (not in Godot; for fault
+    /// injection and tests): the server sees the connection lost. Received packets are dropped and no event is raised
+    /// here. Does nothing when disconnected.
+    /// </summary>
+    public void Abort()
+    {
+        Session? s;
+        lock (_gate)
+        {
+            s = _session;
+            if (s is null || _status == (int)ConnectionStatus.Disconnected)
+            {
+                return;
+            }
+
+            s.Stale = true;
+            _status = (int)ConnectionStatus.Disconnected;
+        }
+
+        s.Abort();
+        Inbox.Clear();
+        SignalInboxRoom();
+    }
+
     /// <summary>Godot's <c>get_connected_host()</c>: the server's host, or an empty string.</summary>
     public string GetConnectedHost() => _status == (int)ConnectionStatus.Connected ? _session?.Uri.Host ?? string.Empty : string.Empty;
 
@@ -294,6 +319,25 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             if (Connection is { } c)
             {
                 c.RequestClose(code, reason);
+            }
+            else
+            {
+                try
+                {
+                    _cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the attempt is over already
+                }
+            }
+        }
+
+        public void Abort()
+        {
+            if (Connection is { } c)
+            {
+                c.Abort();
             }
             else
             {

@@ -224,7 +224,7 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     public abstract ValueTask DisposeAsync();
 
     private protected WsLimits CreateLimits() =>
-        new(_maxPacketSize + GdMpFrame.HeaderSize, _maxQueuedBytes, _maxViolations, _closeTimeout);
+        new(_maxPacketSize + GdMpFrame.HeaderSize, _maxQueuedBytes, _maxViolations, _closeTimeout, _logger);
 
     private protected void ThrowIfActive(string what)
     {

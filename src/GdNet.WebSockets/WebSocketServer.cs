@@ -40,6 +40,8 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
 {
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<int, WsConnection> _byId = new();
+    private readonly Dictionary<int, long> _departed = [];
+    private readonly Queue<(int Id, long At)> _departures = new();
     private volatile WsConnection[] _connections = [];
     private WebApplication? _app;
     private CancellationTokenSource? _stopping;
@@ -240,7 +242,10 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         builder.WebHost.ConfigureKestrel(o =>
         {
             o.AddServerHeader = false;
+            // Before the upgrade: the wait for a first request (KeepAliveTimeout) and for its headers. After the upgrade
+            // neither applies; a WebSocket may stay idle as long as it likes.
             o.Limits.RequestHeadersTimeout = _handshakeTimeout;
+            o.Limits.KeepAliveTimeout = _handshakeTimeout;
             o.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
             o.Limits.MaxRequestBodySize = 0;
             var cert = _certificate;
@@ -507,6 +512,13 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         {
             if (to == sender || !_byId.TryGetValue(to, out var target))
             {
+                if (to != sender && RecentlyDeparted(to))
+                {
+                    // The target left while this was on its way: a race every relay has, not misbehaviour.
+                    Inbox.Reject(new PacketRejection(sender, PacketRejectReason.UnknownTarget, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"target {to} has just left")));
+                    return MessageDisposition.Done;
+                }
+
                 connection.Violate(new PacketRejection(sender, PacketRejectReason.UnknownTarget, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"target {to} is {(to == sender ? "the sender itself" : "not connected")}")));
                 return MessageDisposition.Done;
             }
@@ -545,7 +557,8 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
 
     private async Task HandleRequestAsync(HttpContext context)
     {
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? string.Empty;
+        var ip = context.Connection.RemoteIpAddress;
+        var address = (ip is { IsIPv4MappedToIPv6: true } ? ip.MapToIPv4() : ip)?.ToString() ?? string.Empty;
         if (!context.WebSockets.IsWebSocketRequest)
         {
             await RefuseAsync(context, address, StatusCodes.Status426UpgradeRequired, "this is a Godot WebSocket multiplayer server: connect with a WebSocket client").ConfigureAwait(false);
@@ -753,11 +766,39 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             }
 
             Inbox.EnqueueEvent(PeerEventKind.PeerDisconnected, connection.Id);
+            NoteDeparture(connection.Id);
             Statistics.Forget(connection.Id);
             Interlocked.Add(ref _goneMessagesIn, connection.MessagesIn);
             Interlocked.Add(ref _goneBytesIn, connection.BytesIn);
             Interlocked.Add(ref _goneMessagesOut, connection.MessagesOut);
             Interlocked.Add(ref _goneBytesOut, connection.BytesOut);
+        }
+    }
+
+    /// <summary>How long packets to a client that left are treated as a race (dropped, counted) rather than misbehaviour.</summary>
+    private static readonly long DepartureGraceMs = 30_000;
+
+    // Caller holds _gate.
+    private void NoteDeparture(int id)
+    {
+        var now = Environment.TickCount64;
+        _departed[id] = now;
+        _departures.Enqueue((id, now));
+        while (_departures.Count > 0 && (_departures.Count > 4096 || now - _departures.Peek().At > DepartureGraceMs))
+        {
+            var (old, at) = _departures.Dequeue();
+            if (_departed.TryGetValue(old, out var when) && when == at)
+            {
+                _departed.Remove(old);
+            }
+        }
+    }
+
+    private bool RecentlyDeparted(int id)
+    {
+        lock (_gate)
+        {
+            return _departed.TryGetValue(id, out var at) && Environment.TickCount64 - at <= DepartureGraceMs;
         }
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using GdNet.Peers;
+using Microsoft.Extensions.Logging;
 
 namespace GdNet.WebSockets;
 
@@ -253,6 +254,11 @@ internal sealed class WsConnection
     public void Violate(PacketRejection rejection)
     {
         _inbox.Reject(rejection);
+        if (_limits.Logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Rejected(_limits.Logger, rejection.Detail);
+        }
+
         var n = Interlocked.Increment(ref _violations);
         if (_limits.MaxViolations > 0 && n >= _limits.MaxViolations)
         {
@@ -409,6 +415,10 @@ internal sealed class WsConnection
             if (ex.WebSocketErrorCode is not (WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState))
             {
                 Violate(new PacketRejection(Id, PacketRejectReason.Malformed, 0, 0, "WebSocket protocol error: " + ex.Message));
+
+                // The WebSocket has sent its close (1002, 1007…). Wait for the peer to hang up before tearing down, so that
+                // the close frame is not lost to a reset (RFC 6455 §7.1.1: the server closes the TCP connection last).
+                await LingerAsync(buffer).ConfigureAwait(false);
             }
         }
         catch (IOException)
@@ -426,6 +436,22 @@ internal sealed class WsConnection
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task LingerAsync(byte[] scratch)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_limits.CloseTimeout);
+            while (await _stream.ReadAsync(scratch, timeout.Token).ConfigureAwait(false) > 0)
+            {
+                // discard
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // reset, timed out, or already gone
         }
     }
 
@@ -593,7 +619,7 @@ internal sealed class WsConnection
 }
 
 /// <summary>The limits one WebSocket peer applies to each of its connections.</summary>
-internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout);
+internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout, ILogger Logger);
 
 /// <summary>RFC 6455 close codes used here.</summary>
 internal static class WsCloseCodes

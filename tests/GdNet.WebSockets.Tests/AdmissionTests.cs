@@ -166,6 +166,48 @@ public class AdmissionTests
     }
 
     [Fact]
+    public async Task HandshakeTimeout_ClientSendsNothing_ConnectionClosed()
+    {
+        await using var server = StartServer(s => s.HandshakeTimeout = TimeSpan.FromMilliseconds(200));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", server.LocalPort);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        var n = await tcp.GetStream().ReadAsync(new byte[1024], cts.Token);
+
+        Assert.Equal(0, n);
+    }
+
+    [Fact]
+    public async Task HandshakeTimeout_Short_IdleWebSocketStaysConnected()
+    {
+        await using var server = StartServer(s => s.HandshakeTimeout = TimeSpan.FromMilliseconds(200));
+        var sp = new Probe(server);
+        var (a, ap) = await ConnectAsync(server, sp);
+        await using var _ = a;
+
+        await PumpForAsync(TimeSpan.FromSeconds(1.5), sp, ap);
+
+        Assert.Equal(ConnectionStatus.Connected, a.GetConnectionStatus());
+        Send(a, 1, 1);
+        await PumpUntilAsync(() => sp.Packets.Count == 1, sp, ap);
+    }
+
+    [Fact]
+    public async Task ConnectTimeout_ServerNeverAnswers_ConnectionFailedWithReason()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+
+        var probe = await TryConnectAsync($"ws://127.0.0.1:{port}", configure: c => c.ConnectTimeout = TimeSpan.FromMilliseconds(300));
+
+        Assert.Equal(["failed"], probe.Events);
+        Assert.Equal("timed out", ((WebSocketClient)probe.Peer).CloseReason);
+        await ((WebSocketClient)probe.Peer).DisposeAsync();
+    }
+
+    [Fact]
     public void BindIp_Hostname_Throws()
     {
         using var server = new WebSocketServer();

@@ -63,9 +63,8 @@ public class ConversationInteropTests
 
     private static async Task RunGodotServerWithGdNetClientsAsync(int clients)
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("ws-server", TimeSpan.FromSeconds(40), $"--port={port}", $"--clients={clients}", "--timeout=25");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotServers.StartAsync("ws-server", TimeSpan.FromSeconds(40), Wait, $"--clients={clients}", "--timeout=25");
+        await using var _godot = godot;
         var peers = new List<(WebSocketClient Client, ConversationPeer Conversation, List<string> Log)>();
         try
         {

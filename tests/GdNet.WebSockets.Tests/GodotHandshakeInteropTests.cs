@@ -62,9 +62,8 @@ public class GodotHandshakeInteropTests
     [Fact]
     public async Task GodotServer_GdNetClientJoins_GetsIdAndRawRoundTrip()
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("ws-server", TimeSpan.FromSeconds(30), $"--port={port}", "--clients=1", "--timeout=15");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotServers.StartAsync("ws-server", TimeSpan.FromSeconds(30), Wait, "--clients=1", "--timeout=15");
+        await using var _godot = godot;
         await using var client = new WebSocketClient();
         var cp = new Probe(client);
 
@@ -86,9 +85,8 @@ public class GodotHandshakeInteropTests
     [Fact]
     public async Task GodotServer_ProcessKilled_ClientReportsServerDisconnected()
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("ws-server", TimeSpan.FromSeconds(30), $"--port={port}", "--clients=1", "--timeout=15");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotServers.StartAsync("ws-server", TimeSpan.FromSeconds(30), Wait, "--clients=1", "--timeout=15");
+        await using var _godot = godot;
         await using var client = new WebSocketClient();
         var cp = new Probe(client);
         client.ConnectToUrl($"ws://127.0.0.1:{port}");

@@ -121,6 +121,28 @@ public class MisbehaviourTests
         AssertRejected(c => RawClient.Data(0, c.Id, 777, 1), PacketRejectReason.UnknownTarget);
 
     [Fact]
+    public async Task Receive_TargetJustLeft_CountedButNotAViolation()
+    {
+        await using var server = StartServer(s => s.MaxViolations = 2);
+        var sp = new Probe(server);
+        var (gone, _) = await ConnectAsync(server, sp);
+        await using var raw = await RawClient.ConnectAsync(server, sp);
+        var goneId = gone.GetUniqueId();
+        await gone.DisposeAsync();
+        await PumpUntilAsync(() => sp.Has($"disconnected {goneId}"), sp);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await raw.SendAsync(RawClient.Data(0, raw.Id, goneId, 1));
+        }
+
+        await raw.SendAsync(RawClient.Data(0, raw.Id, 1, 9));
+        await PumpUntilAsync(() => sp.Packets.Any(p => p.From == raw.Id), sp);
+        Assert.Equal(5, server.Statistics.GetRejections(PacketRejectReason.UnknownTarget));
+        Assert.True(server.HasPeer(raw.Id));
+    }
+
+    [Fact]
     public Task Receive_TargetIsSender_RejectedAsUnknownTarget() =>
         AssertRejected(c => RawClient.Data(0, c.Id, c.Id, 1), PacketRejectReason.UnknownTarget);
 
@@ -142,6 +164,21 @@ public class MisbehaviourTests
         Assert.Equal(1, server.Statistics.GetRejections(PacketRejectReason.TooLarge));
         Send(good, 1, 5);
         await PumpUntilAsync(() => sp.Packets.Count == 1, sp, gp);
+    }
+
+    [Fact]
+    public async Task Logger_Given_ConnectionsAndRejectionsLogged()
+    {
+        var log = new ListLogger();
+        await using var server = StartServer(s => s.Logger = log);
+        var sp = new Probe(server);
+        await using var raw = await RawClient.ConnectAsync(server, sp);
+
+        await raw.SendAsync(RawClient.Data(0, raw.Id + 1, 1, 1));
+
+        await PumpUntilAsync(() => sp.Rejections.Count == 1, sp);
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains($"peer {raw.Id} connected", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains("SpoofedSource", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -181,7 +218,7 @@ public class MisbehaviourTests
     }
 
     [Fact]
-    public async Task Receive_GarbageAfterHandshake_ClosedAndOthersUnaffected()
+    public async Task Receive_GarbageAfterHandshake_ClosedWith1002AndOthersUnaffected()
     {
         await using var server = StartServer();
         var sp = new Probe(server);
@@ -204,9 +241,25 @@ public class MisbehaviourTests
         Assert.StartsWith("HTTP/1.1 101", Encoding.ASCII.GetString(buffer, 0, total), StringComparison.Ordinal);
         await PumpUntilAsync(() => sp.Events.Count(e => e.StartsWith("connected ", StringComparison.Ordinal)) == 2, sp, gp);
 
-        // Unmasked frame with reserved bits set and a bogus opcode: a protocol error.
-        await stream.WriteAsync(new byte[] { 0xF3, 0x05, 1, 2, 3, 4, 5, 0xFF, 0xFF, 0xFF });
+        // A masked, empty frame with reserved bits set and an undefined opcode: a protocol error.
+        await stream.WriteAsync(new byte[] { 0xF3, 0x80, 1, 2, 3, 4 });
 
+        // The server answers with close 1002 (protocol error) and then hangs up.
+        var rest = new List<byte>();
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer, cts.Token)) > 0)
+            {
+                rest.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (IOException)
+        {
+            // a reset after the close frame is fine
+        }
+
+        Assert.Contains("880203ea", Convert.ToHexStringLower(rest.ToArray()), StringComparison.Ordinal);
         await PumpUntilAsync(() => sp.Events.Any(e => e.StartsWith("disconnected ", StringComparison.Ordinal)), sp, gp);
         Assert.Equal(1, server.Statistics.GetRejections(PacketRejectReason.Malformed));
         Send(good, 1, 5);

@@ -65,6 +65,20 @@ public class ServeCommandTests
     }
 
     [Fact]
+    [Trait("Category", "Interop")]
+    public async Task Serve_EnetTransport_GodotEnetClientDoneOk()
+    {
+        await using var serve = CliProcess.Start("serve", "--transport", "enet", "--port", "0");
+        var url = (await serve.WaitForLineAsync("listening on enet://", Wait))["listening on ".Length..];
+        var port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var godot = GdNet.TestSupport.GodotPeerProcess.Start("enet-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25");
+
+        var exit = await godot.WaitForExitAsync(Wait);
+
+        Assert.True(exit == 0 && godot.DoneLine == "DONE ok", godot.Describe() + "\n" + serve.Describe());
+    }
+
+    [Fact]
     public async Task Serve_Sigterm_StopsCleanlyAndClientsSeeServerDisconnected()
     {
         await using var serve = CliProcess.Start("serve", "--port", "0");

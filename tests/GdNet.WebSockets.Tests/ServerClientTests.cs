@@ -253,6 +253,36 @@ public class ServerClientTests
     }
 
     [Fact]
+    public async Task Abort_Client_ServerAndOthersSeePeerDisconnectedWithoutCloseHandshake()
+    {
+        await using var server = StartServer();
+        var sp = new Probe(server);
+        var (a, ap) = await ConnectAsync(server, sp);
+        var (b, bp) = await ConnectAsync(server, sp, ap);
+        await using var _ = a;
+        await using var __ = b;
+        var aId = a.GetUniqueId();
+
+        a.Abort();
+
+        await PumpUntilAsync(() => sp.Has($"disconnected {aId}") && bp.Has($"disconnected {aId}"), sp, ap, bp);
+        Assert.Equal(ConnectionStatus.Disconnected, a.GetConnectionStatus());
+        Assert.DoesNotContain("server_disconnected", ap.Events);
+    }
+
+    [Fact]
+    public async Task GetPeerAddress_LoopbackClient_ReturnsItsAddressAndPort()
+    {
+        await using var server = StartServer();
+        var (a, _) = await ConnectAsync(server, new Probe(server));
+        await using var __ = a;
+
+        Assert.Equal("127.0.0.1", server.GetPeerAddress(a.GetUniqueId()));
+        Assert.InRange(server.GetPeerPort(a.GetUniqueId()), 1, 65535);
+        Assert.Equal(string.Empty, server.GetPeerAddress(12345));
+    }
+
+    [Fact]
     public async Task DisconnectPeer_UnknownId_ReturnsFalse()
     {
         await using var server = StartServer();

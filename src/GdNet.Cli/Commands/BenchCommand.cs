@@ -202,7 +202,17 @@ internal static class BenchCommand
         table.AddRow("vs Godot 3.2.3 burst (WebSocket, reliable: 129,870 RPC/s)", string.Create(CultureInfo.InvariantCulture, $"{rate / GodotBurstReliableWs:F1}×"));
         if (outcome.Rejected > 0)
         {
-            table.AddRow("[yellow]rejections[/]", outcome.Rejected.ToString(CultureInfo.InvariantCulture));
+            table.AddRow("[yellow]RPC rejections[/]", outcome.Rejected.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var transportRejections = network.Server.Peer.Statistics.Snapshot().Rejections
+            .Concat(clients.SelectMany(c => c.Peer.Statistics.Snapshot().Rejections))
+            .GroupBy(p => p.Key)
+            .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key}={g.Sum(p => p.Value)}"))
+            .ToList();
+        if (transportRejections.Count > 0)
+        {
+            table.AddRow("[yellow]transport rejections[/]", Markup.Escape(string.Join(", ", transportRejections)));
         }
 
         console.Write(table);
@@ -338,6 +348,10 @@ internal static class BenchCommand
             }
 
             ServerFrame();
+            if (!singleThread)
+            {
+                Thread.Yield(); // leave the cores to the socket tasks and the server while pings travel
+            }
         }
 
         progress.Phase = 2;

@@ -1,0 +1,56 @@
+namespace GdNet.WebSockets.Tests;
+
+/// <summary><c>gdnet demo</c> and <c>gdnet bench</c> as real processes, in short forms.</summary>
+public class DemoBenchCommandTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("ws")]
+    [InlineData("local")]
+    public async Task Demo_Transport_EveryBotPassesAndExitCode0(string transport)
+    {
+        await using var demo = CliProcess.Start("demo", "--transport", transport);
+
+        var exit = await demo.WaitForExitAsync(Wait);
+
+        Assert.True(exit == 0, demo.Describe());
+        Assert.Contains("demo passed", demo.Lines);
+        Assert.Contains(demo.Lines, l => l.Contains("3 clients ok, 0 failed", StringComparison.Ordinal));
+        Assert.Contains(demo.Lines, l => l.StartsWith("chat: every bot saw all 3 lines", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Demo_TooManyBots_ExitCode2()
+    {
+        var error = new StringWriter();
+
+        var exit = GdNet.Cli.Program.Run(["demo", "--bots", "500"], new StringWriter(), error);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--bots", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ws")]
+    [InlineData("local")]
+    public async Task Bench_ShortRun_PrintsThroughputAndLatencyWithNothingLost(string transport)
+    {
+        await using var bench = CliProcess.Start("bench", "--transport", transport, "--clients", "2", "--seconds", "0.5");
+
+        var exit = await bench.WaitForExitAsync(Wait);
+
+        Assert.True(exit == 0, bench.Describe());
+        Assert.Contains(bench.Lines, l => l.Contains("RPC/s", StringComparison.Ordinal));
+        Assert.Contains(bench.Lines, l => l.Contains("lost / out of order", StringComparison.Ordinal) && l.Contains("0 / 0", StringComparison.Ordinal));
+        Assert.Contains(bench.Lines, l => l.Contains("round trip p50 / p99", StringComparison.Ordinal) && l.Contains(" ms ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bench_ZeroSeconds_ExitCode2()
+    {
+        var exit = GdNet.Cli.Program.Run(["bench", "--seconds", "0"], new StringWriter(), new StringWriter());
+
+        Assert.Equal(2, exit);
+    }
+}
