@@ -92,9 +92,8 @@ public sealed class ConversationInteropTests
 
     private static async Task RunGodotServerWithGdNetClientsAsync(int clients)
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("enet-server", Hard, $"--port={port}", $"--clients={clients}", "--timeout=25");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, $"--clients={clients}", "--timeout=25");
+        await using var godotProcess = godot;
         var peers = new List<(NetworkedMultiplayerENet Client, ConversationPeer Conversation, List<string> Log)>();
         try
         {
