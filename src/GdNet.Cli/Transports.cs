@@ -95,13 +95,29 @@ internal static class Transports
 
             case TransportKind.Enet:
             {
-                var server = new NetworkedMultiplayerENet { MaxPacketSize = settings.MaxPacketSize };
-                server.SetBindIp(settings.Bind);
-                var err = server.CreateServer(settings.Port, Math.Min(settings.MaxClients, NetworkedMultiplayerENet.MaxClientsLimit));
+                var server = NewEnet(settings.MaxPacketSize);
+                Error err;
+                try
+                {
+                    server.SetBindIp(settings.Bind);
+                    err = server.CreateServer(settings.Port, Math.Min(settings.MaxClients, NetworkedMultiplayerENet.MaxClientsLimit));
+                }
+                catch (ArgumentException ex)
+                {
+                    server.Dispose();
+                    throw new InvalidOperationException($"cannot listen on {settings.Bind} with enet: {ex.Message}", ex);
+                }
+                catch (DllNotFoundException ex)
+                {
+                    server.Dispose();
+                    throw new InvalidOperationException(ex.Message, ex);
+                }
+
                 if (err != Error.Ok)
                 {
                     server.Dispose();
-                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"cannot listen on {settings.Bind}:{settings.Port} (UDP): {err}"));
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                        $"cannot listen on {settings.Bind}:{settings.Port} (UDP): {(err == Error.CantCreate ? "the port is already in use or the address is not local" : err.ToString())}"));
                 }
 
                 var peers = 0;
@@ -111,7 +127,7 @@ internal static class Transports
                 return new ServerHandle(server, string.Create(CultureInfo.InvariantCulture, $"enet://{host}:{server.GetLocalPort()}"), () =>
                 {
                     var s = server.Statistics.Snapshot();
-                    return new TrafficSample(Volatile.Read(ref peers), s.PacketsIn, s.BytesIn, s.PacketsOut, s.BytesOut, 0);
+                    return new TrafficSample(Volatile.Read(ref peers), s.PacketsIn, s.BytesIn, s.PacketsOut, s.BytesOut, server.RelayedPackets);
                 }, () =>
                 {
                     server.Dispose();
@@ -171,9 +187,23 @@ internal static class Transports
 
             case TransportKind.Enet:
             {
-                var uri = new Uri(url.Contains("://", StringComparison.Ordinal) ? url : "enet://" + url);
-                var client = new NetworkedMultiplayerENet { MaxPacketSize = maxPacketSize };
-                var err = client.CreateClient(uri.Host, uri.Port);
+                if (!Uri.TryCreate(url.Contains("://", StringComparison.Ordinal) ? url : "enet://" + url, UriKind.Absolute, out var uri) || uri.Port is < 1 or > 65535)
+                {
+                    throw new InvalidOperationException($"cannot connect to {url}: give a host and a port, e.g. enet://127.0.0.1:9080");
+                }
+
+                var client = NewEnet(maxPacketSize);
+                Error err;
+                try
+                {
+                    err = client.CreateClient(uri.Host, uri.Port);
+                }
+                catch (DllNotFoundException ex)
+                {
+                    client.Dispose();
+                    throw new InvalidOperationException(ex.Message, ex);
+                }
+
                 if (err != Error.Ok)
                 {
                     client.Dispose();
@@ -186,6 +216,14 @@ internal static class Transports
             default:
                 throw new InvalidOperationException($"the {kind.ToString().ToLowerInvariant()} transport has no network clients; use ws or enet");
         }
+    }
+
+    /// <summary>An ENet peer for <paramref name="maxPacketSize"/> (clamped to Godot's 16 MiB), with room for at least two
+    /// such packets waiting in ENet.</summary>
+    private static NetworkedMultiplayerENet NewEnet(int maxPacketSize)
+    {
+        var size = Math.Min(maxPacketSize, NetworkedMultiplayerENet.GodotMaxPacketSize);
+        return new NetworkedMultiplayerENet { MaxPacketSize = size, MaxWaitingData = Math.Max(NetworkedMultiplayerENet.DefaultMaxWaitingData, 2L * size) };
     }
 
     /// <summary>A server on 127.0.0.1 (a free port) and a client factory, for in-process runs.</summary>

@@ -41,6 +41,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
 
     private const uint EnetTimeoutLimit = 32; // ENET_PEER_TIMEOUT_LIMIT, ENet's default
     private const uint BlockMs = 10;
+    private const int ServerReceiveBuffer = 4 << 20;
     private const int MaxEventsPerTurn = 8192;
 
     [ThreadStatic]
@@ -73,6 +74,10 @@ internal sealed unsafe partial class EnetSession : IDisposable
     private readonly RemotePeer?[] _byIndex;
     private readonly long[] _lastHeard;
     private readonly List<(RemotePeer Peer, EnetDisconnectReason Reason)> _toDrop = [];
+
+    // Peers with held packets: when the game thread's inbox is full, a reliable packet is held per peer (ENet keeps
+    // being serviced, so acknowledgements and other peers keep flowing) and moved in as room appears.
+    private readonly List<RemotePeer> _backlogged = [];
     private readonly uint[] _refusedConnectIds = new uint[16];
     private int _refusedConnectNext;
     private readonly nint _serverPeer;
@@ -110,7 +115,15 @@ internal sealed unsafe partial class EnetSession : IDisposable
         public bool Kicked { get; set; }
 
         public int LastOversizedSequence { get; set; } = -1;
+
+        // Reliable packets (and the events behind them) held while the inbox is full, in arrival order.
+        public Queue<Held>? Backlog { get; set; }
+
+        public long BacklogBytes { get; set; }
     }
+
+    // A held packet (Buffer from ArrayPool<byte>.Shared), or, with a null Buffer, an event queued behind held packets.
+    private readonly record struct Held(int From, byte[]? Buffer, int Length, byte Channel, PeerEventKind Event, int EventId);
 
     private EnetSession(NetworkedMultiplayerENet owner, EnetSessionConfig config, EnetHostHandle host, nint serverPeer)
     {
@@ -181,6 +194,12 @@ internal sealed unsafe partial class EnetSession : IDisposable
         // ENet's defaults (32 MiB per packet and per peer's waiting data) let one remote peer make the host allocate
         // that much; GdNet's limits replace them. The Godot header counts towards ENet's packet size.
         SetLimits(host, (long)config.MaxPacketSize + HeaderSize, config.MaxWaitingData);
+        if (config.IsServer)
+        {
+            // ENet asks for 256 KiB; a server that many clients send to at once loses fewer datagrams (and so fewer
+            // retransmissions and timeouts) with more. The OS caps it (Linux: net.core.rmem_max); failure is harmless.
+            _ = enet_socket_set_option(SocketOf(host), SocketOptionReceiveBuffer, ServerReceiveBuffer);
+        }
         if (config.Compression == CompressionModeEnum.RangeCoder)
         {
             if (enet_host_compress_with_range_coder(host) != 0)
@@ -295,6 +314,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
             while (!_stopRequested && !_ended)
             {
                 var worked = DrainCommands();
+                FlushBacklogs();
                 var events = 0;
                 int result;
                 while ((result = enet_host_service(_host, &ev, 0)) > 0)
@@ -338,7 +358,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
                     _sleeping = true;
                 }
 
-                result = enet_host_service(_host, &ev, BlockMs);
+                result = enet_host_service(_host, &ev, _backlogged.Count > 0 ? 1u : BlockMs);
                 lock (_commandGate)
                 {
                     _sleeping = false;
@@ -347,6 +367,16 @@ internal sealed unsafe partial class EnetSession : IDisposable
                 if (result > 0)
                 {
                     Handle(ref ev);
+                }
+            }
+
+            // A client whose connection ended still hands over what it holds, then the ServerDisconnected behind it.
+            while (!_stopRequested && _backlogged.Count > 0)
+            {
+                FlushBacklogs();
+                if (_backlogged.Count > 0)
+                {
+                    Thread.Sleep(1);
                 }
             }
 
@@ -382,6 +412,11 @@ internal sealed unsafe partial class EnetSession : IDisposable
             }
 
             _draining.Clear();
+            foreach (var rp in _backlogged.ToArray())
+            {
+                DiscardBacklog(rp);
+            }
+
             _host.Dispose();
             t_current = null;
         }
@@ -597,7 +632,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
 
             var reason = timedOut ? EnetDisconnectReason.TimedOut : data == 0 ? EnetDisconnectReason.Kicked : EnetDisconnectReason.Closed;
             _owner.RecordLeft(NetworkedMultiplayerPeer.TargetPeerServer, reason);
-            _inbox.EnqueueEvent(PeerEventKind.ServerDisconnected);
+            Event(_byIndex[index], PeerEventKind.ServerDisconnected, 0);
             return;
         }
 
@@ -626,7 +661,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
         }
 
         _owner.RecordLeft(rp.Id, reason);
-        _inbox.EnqueueEvent(PeerEventKind.PeerDisconnected, rp.Id);
+        Event(rp, PeerEventKind.PeerDisconnected, rp.Id);
         LogPeerLeft(_logger, rp.Id, reason);
     }
 
@@ -717,9 +752,9 @@ internal sealed unsafe partial class EnetSession : IDisposable
             var exclude = target == int.MinValue ? 0 : -target;
             foreach (var other in CollectionsMarshal.AsSpan(_peers))
             {
-                if (other != rp && other.Id != exclude)
+                if (other != rp && other.Id != exclude && enet_peer_send(other.Ptr, channel, packet) == 0)
                 {
-                    _ = enet_peer_send(other.Ptr, channel, packet);
+                    _owner.CountRelayed();
                 }
             }
 
@@ -733,7 +768,11 @@ internal sealed unsafe partial class EnetSession : IDisposable
                 return;
             }
 
-            _ = enet_peer_send(destination.Ptr, channel, packet);
+            if (enet_peer_send(destination.Ptr, channel, packet) == 0)
+            {
+                _owner.CountRelayed();
+            }
+
             local = false;
         }
 
@@ -765,7 +804,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
             {
                 if (_relayedIds.Add((int)id))
                 {
-                    _inbox.EnqueueEvent(PeerEventKind.PeerConnected, (int)id);
+                    Event(ServerRemote, PeerEventKind.PeerConnected, (int)id);
                 }
             }
             else if (message == SysMsgRemovePeer)
@@ -773,7 +812,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
                 if (_relayedIds.Remove((int)id))
                 {
                     _owner.RecordLeft((int)id, EnetDisconnectReason.LeftServer);
-                    _inbox.EnqueueEvent(PeerEventKind.PeerDisconnected, (int)id);
+                    Event(ServerRemote, PeerEventKind.PeerDisconnected, (int)id);
                 }
             }
             else
@@ -811,11 +850,147 @@ internal sealed unsafe partial class EnetSession : IDisposable
     {
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(payload.Length, 1));
         payload.CopyTo(buffer);
+        if (reliable && via is not null && payload.Length <= _inbox.MaxBytes && (via.Backlog is { Count: > 0 } || !InboxHasRoom(payload.Length)))
+        {
+            // A reliable stream cannot skip a packet: hold it (in order, behind the peer's other held ones).
+            Hold(via, new Held(from, buffer, payload.Length, channel, default, 0));
+            return;
+        }
+
         if (!_owner.DeliverFromService(from, buffer, payload.Length, channel).IsAccepted && reliable && via is not null)
         {
-            // A reliable stream cannot skip a packet: drop the peer that overflowed the incoming queue.
+            // Larger than MaxQueuedBytes: it can never fit, so the peer's stream cannot make progress.
             QueueDrop(via, EnetDisconnectReason.LimitExceeded);
         }
+    }
+
+    // Client: the server's entry (null before the connection).
+    private RemotePeer? ServerRemote => _byIndex[PeerIndexOf(_serverPeer)];
+
+    // Only the service thread adds to the inbox, so room seen here is still there at the enqueue.
+    private bool InboxHasRoom(int length) =>
+        _inbox.AvailablePacketCount < _inbox.MaxPackets && _inbox.QueuedBytes + length <= _inbox.MaxBytes;
+
+    private void Hold(RemotePeer rp, Held held)
+    {
+        if (held.Buffer is not null && rp.BacklogBytes + HeldCost(held.Length) > _config.MaxWaitingData)
+        {
+            // The game thread is not keeping up with this peer: drop it rather than hold without bound.
+            ArrayPool<byte>.Shared.Return(held.Buffer);
+            if (!IsDropping(rp))
+            {
+                Reject(rp.Id, PacketRejectReason.QueueFull, held.Length, _config.MaxWaitingData, "held reliable packets of this peer exceed MaxWaitingData");
+                QueueDrop(rp, EnetDisconnectReason.LimitExceeded);
+            }
+
+            return;
+        }
+
+        rp.Backlog ??= new Queue<Held>();
+        if (rp.Backlog.Count == 0)
+        {
+            _backlogged.Add(rp);
+        }
+
+        rp.Backlog.Enqueue(held);
+        rp.BacklogBytes += HeldCost(held.Length);
+    }
+
+    // What a held packet counts against MaxWaitingData: its bytes plus its bookkeeping, so tiny packets are bounded too.
+    private static long HeldCost(int length) => length + 64L;
+
+    // Queues an event for the game thread, behind the packets held for rp, if any.
+    private void Event(RemotePeer? rp, PeerEventKind kind, int id)
+    {
+        if (rp?.Backlog is { Count: > 0 } backlog)
+        {
+            backlog.Enqueue(new Held(0, null, 0, 0, kind, id));
+        }
+        else
+        {
+            _inbox.EnqueueEvent(kind, id);
+        }
+    }
+
+    // Moves held packets into the inbox while there is room, one per peer in turn.
+    private void FlushBacklogs()
+    {
+        var room = true;
+        while (room && _backlogged.Count > 0)
+        {
+            foreach (var rp in CollectionsMarshal.AsSpan(_backlogged))
+            {
+                var q = rp.Backlog!;
+                DequeueEvents(q);
+                if (q.Count > 0)
+                {
+                    var held = q.Peek();
+                    if (!InboxHasRoom(held.Length))
+                    {
+                        room = false;
+                        break;
+                    }
+
+                    q.Dequeue();
+                    rp.BacklogBytes -= HeldCost(held.Length);
+                    if (!_owner.DeliverFromService(held.From, held.Buffer!, held.Length, held.Channel).IsAccepted)
+                    {
+                        QueueDrop(rp, EnetDisconnectReason.LimitExceeded);
+                    }
+
+                    DequeueEvents(q);
+                }
+            }
+
+            _backlogged.RemoveAll(static rp => rp.Backlog!.Count == 0);
+        }
+
+        void DequeueEvents(Queue<Held> q)
+        {
+            while (q.Count > 0 && q.Peek().Buffer is null)
+            {
+                var e = q.Dequeue();
+                _inbox.EnqueueEvent(e.Event, e.EventId);
+            }
+        }
+    }
+
+    // Drops what is held for rp (its queued events still reach the game thread).
+    private void DiscardBacklog(RemotePeer rp)
+    {
+        if (rp.Backlog is not { Count: > 0 } q)
+        {
+            return;
+        }
+
+        while (q.Count > 0)
+        {
+            var held = q.Dequeue();
+            if (held.Buffer is null)
+            {
+                _inbox.EnqueueEvent(held.Event, held.EventId);
+            }
+            else
+            {
+                ArrayPool<byte>.Shared.Return(held.Buffer);
+            }
+        }
+
+        rp.BacklogBytes = 0;
+        _backlogged.Remove(rp);
+    }
+
+    private bool IsDropping(RemotePeer rp)
+    {
+        foreach (var d in CollectionsMarshal.AsSpan(_toDrop))
+        {
+            if (d.Peer == rp)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void QueueDrop(RemotePeer rp, EnetDisconnectReason reason)
@@ -840,6 +1015,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
 
         foreach (var (rp, reason) in CollectionsMarshal.AsSpan(_toDrop))
         {
+            DiscardBacklog(rp);
             if (!_config.IsServer)
             {
                 if (!_ended)
@@ -908,7 +1084,7 @@ internal sealed unsafe partial class EnetSession : IDisposable
     {
         try
         {
-            return t_current?.OnDatagram(host) ?? 0;
+            return t_current?.OnDatagram(host, (EnetEvent*)ev) ?? 0;
         }
 #pragma warning disable CA1031 // nothing may unwind through native ENet
         catch (Exception)
@@ -918,12 +1094,19 @@ internal sealed unsafe partial class EnetSession : IDisposable
         }
     }
 
-    // 0: let ENet process the datagram; 1: consumed here (ENet skips it).
-    private int OnDatagram(nint host)
+    // 0: let ENet process the datagram; 1: consumed here (ENet skips it, or returns ev if its type was set).
+    private int OnDatagram(nint host, EnetEvent* ev)
     {
         var from = ReceivedAddress(host);
         if (_wakeSocket is not null && from.Port == _wakeFrom.Port && from.Host == _wakeFrom.Host)
         {
+            // Consumed, and an event so that enet_host_service returns now: otherwise it would keep waiting for the
+            // rest of its timeout and the commands that caused the wake-up would wait with it.
+            if (ev != null)
+            {
+                ev->Type = EventWake;
+            }
+
             return 1;
         }
 

@@ -71,6 +71,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     private bool _serverRelay = true;
     private int _maxPacketSize = DefaultMaxPacketSize;
     private long _maxWaitingData = DefaultMaxWaitingData;
+    private long _relayed;
     private TimeSpan _timeoutMinimum = TimeSpan.FromSeconds(5);
     private TimeSpan _timeoutMaximum = TimeSpan.FromSeconds(30);
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(10);
@@ -261,8 +262,10 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
 
     /// <summary>
     /// The most packets waiting for the game thread (default <see cref="PeerInbox.DefaultMaxPackets"/>). Beyond it an
-    /// unreliable packet is dropped and a reliable one drops its sender (a reliable stream cannot skip a packet), both
-    /// counted as <see cref="PacketRejectReason.QueueFull"/>. Any time.
+    /// unreliable packet is dropped (counted as <see cref="PacketRejectReason.QueueFull"/>), and a reliable one is held
+    /// while the service thread stops receiving until <see cref="Poll"/>/reads make room: ENet's senders keep their data
+    /// unacknowledged and send it again, so reliable streams slow down instead of losing packets (backpressure). A
+    /// reliable packet larger than <see cref="MaxQueuedBytes"/> can never fit: its sender is disconnected. Any time.
     /// </summary>
     public int MaxQueuedPackets
     {
@@ -461,6 +464,9 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// <exception cref="ArgumentOutOfRangeException">Not a directly connected peer.</exception>
     public int GetPeerPort(int id) => EndPointOf(id).Port;
 
+    /// <summary>Server: client packets forwarded to other clients so far (one per receiving client; relay on). Any thread.</summary>
+    public long RelayedPackets => Interlocked.Read(ref _relayed);
+
     /// <summary>The local UDP port of the host (useful after <c>CreateServer(0)</c>); 0 when inactive.</summary>
     public int GetLocalPort() => _session?.LocalEndPoint.Port ?? 0;
 
@@ -627,6 +633,9 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
             return result;
         }
     }
+
+    // Service thread: one packet relayed to one client.
+    internal void CountRelayed() => Interlocked.Increment(ref _relayed);
 
     // Remembers why a peer left, for PeerLeft when its disconnect event is raised. Service thread.
     internal void RecordLeft(int id, EnetDisconnectReason reason) => _leftReasons[id] = reason;

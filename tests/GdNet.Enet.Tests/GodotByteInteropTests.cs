@@ -64,9 +64,8 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotServer_GdNetClient_ConnectsAndReceivesGodotRpcBytes()
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("enet-server", Hard, $"--port={port}", "--clients=1", "--timeout=20");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, "--clients=1", "--timeout=20");
+        await using var godotProcess = godot;
         using var client = Client(port);
         var id = client.Peer.GetUniqueId();
         PumpUntil(() => client.Has("succeeded") && client.Packets.Count >= 2, client);
@@ -84,9 +83,8 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotServer_GdNetClientSendsRaw_GodotReceivesAndAnswers()
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("enet-server", Hard, $"--port={port}", "--clients=1", "--timeout=20");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, "--clients=1", "--timeout=20");
+        await using var godotProcess = godot;
         using var client = Client(port);
         var id = client.Peer.GetUniqueId();
         PumpUntil(() => client.Has("succeeded"), client);
@@ -100,9 +98,8 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotServer_TwoGdNetClients_AnnouncedRelayedAndRemoved()
     {
-        var port = GodotPeerProcess.FreePort();
-        await using var godot = GodotPeerProcess.Start("enet-server", Hard, $"--port={port}", "--clients=2", "--timeout=20");
-        await godot.WaitForLineAsync("READY", Wait);
+        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, "--clients=2", "--timeout=20");
+        await using var godotProcess = godot;
         using var a = Client(port);
         using var b = Client(port);
         int aid = a.Peer.GetUniqueId(), bid = b.Peer.GetUniqueId();

@@ -151,6 +151,22 @@ public sealed class PacketTests
     }
 
     [Fact]
+    public void RelayedPackets_DirectAndBroadcast_CountsOnePerReceivingClient()
+    {
+        using var server = Server();
+        using var a = Connected(server);
+        using var b = Connected(server);
+        using var c = Connected(server);
+        PumpUntil(() => a.Has($"connected {b.Peer.GetUniqueId()}") && a.Has($"connected {c.Peer.GetUniqueId()}"), server, a, b, c);
+        Assert.Equal(Error.Ok, Send(a, b.Peer.GetUniqueId(), [5]));
+        Assert.Equal(Error.Ok, Send(a, 0, [6]));
+        Assert.Equal(Error.Ok, Send(a, 1, [7]));
+        PumpUntil(() => b.Packets.Count == 2 && c.Packets.Count == 1 && server.Packets.Count == 2, server, a, b, c);
+
+        Assert.Equal(3, server.Peer.RelayedPackets);
+    }
+
+    [Fact]
     public void PutPacket_ClientBroadcast_ServerAndOtherClientsReceiveSenderDoesNot()
     {
         using var server = Server();

@@ -334,7 +334,7 @@ public sealed class RobustnessTests
     }
 
     [Fact]
-    public void Receive_ReliableIntoFullInbox_QueueFullAndSenderDropped()
+    public void Receive_ReliableIntoFullInbox_HeldThenAllDeliveredInOrder()
     {
         using var server = Server(configure: p => p.MaxQueuedPackets = 10);
         using var raw = RawConnected(server, 5000);
@@ -343,12 +343,82 @@ public sealed class RobustnessTests
             raw.SendGodot(5000, 1, [(byte)i]);
         }
 
-        // The server's game thread does not read packets until the sender has been dropped.
-        Assert.True(raw.ServiceUntil(() => raw.Disconnected, Deadline));
+        // The server's game thread reads nothing: the inbox fills up to its bound, the rest is held.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromMilliseconds(300))
+        {
+            raw.Service();
+            Thread.Sleep(1);
+        }
+
+        Assert.Equal(10, server.Peer.AvailablePacketCount);
+        Assert.True(raw.ServiceUntil(() => server.Packets.Count == 30, Deadline, server));
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => (byte)i), server.Packets.Select(p => p.Data[0]));
+        Assert.Empty(server.Left);
+        Assert.Equal(0, server.Peer.Statistics.GetRejections(PacketRejectReason.QueueFull));
+    }
+
+    [Fact]
+    public void ClientReceive_ReliableIntoFullInbox_HeldThenAllDeliveredInOrder()
+    {
+        using var server = Server();
+        using var client = Connected(server, p => p.MaxQueuedPackets = 10);
+        var id = client.Peer.GetUniqueId();
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal(Error.Ok, Send(server, id, [(byte)i]));
+        }
+
+        // Only the server is pumped for a while: the client's inbox fills up, the rest is held.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromMilliseconds(300) && client.Peer.AvailablePacketCount < 10)
+        {
+            server.Pump();
+            Thread.Sleep(1);
+        }
+
+        Assert.Equal(10, client.Peer.AvailablePacketCount);
+        PumpUntil(() => client.Packets.Count == 30, server, client);
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => (byte)i), client.Packets.Select(p => p.Data[0]));
+        Assert.DoesNotContain("server_disconnected", client.Log);
+    }
+
+    [Fact]
+    public void Receive_HeldBeyondMaxWaitingData_SenderDroppedOtherPeerServed()
+    {
+        using var server = Server(configure: p =>
+        {
+            p.MaxPacketSize = 1024;
+            p.MaxWaitingData = 4096;
+            p.MaxQueuedPackets = 10;
+        });
+        using var flooder = RawConnected(server, 5000);
+        using var other = RawConnected(server, 6000);
+        for (var i = 0; i < 100; i++)
+        {
+            flooder.SendGodot(5000, 1, new byte[100]);
+        }
+
+        // Nothing is read until the flooder has been dropped: 10 packets in the inbox, about 40 held, then too many.
+        Assert.True(flooder.ServiceUntil(() => flooder.Disconnected, Deadline));
         PumpUntil(() => server.Has("disconnected 5000"), server);
-        Assert.Equal(10, server.Packets.Count);
+        other.SendGodot(6000, 1, Marker);
+        Assert.True(other.ServiceUntil(() => server.Packets.Any(p => p.From == 6000), Deadline, server));
         Assert.Equal([(5000, EnetDisconnectReason.LimitExceeded)], server.Left);
-        Assert.True(server.Peer.Statistics.GetRejections(PacketRejectReason.QueueFull) >= 1);
+        Assert.Equal(1, server.Peer.Statistics.GetRejections(PacketRejectReason.QueueFull));
+    }
+
+    [Fact]
+    public void Receive_ReliableLargerThanMaxQueuedBytes_QueueFullAndSenderDropped()
+    {
+        using var server = Server(configure: p => p.MaxQueuedBytes = 100);
+        using var raw = RawConnected(server, 5000);
+
+        raw.SendGodot(5000, 1, new byte[200]);
+
+        Assert.True(raw.ServiceUntil(() => server.Has("disconnected 5000"), Deadline, server));
+        Assert.Equal([(5000, EnetDisconnectReason.LimitExceeded)], server.Left);
+        Assert.Equal(1, server.Peer.Statistics.GetRejections(PacketRejectReason.QueueFull));
     }
 
     [Fact]

@@ -33,6 +33,10 @@ internal static unsafe partial class EnetNative
     public const int EventDisconnect = 2;
     public const int EventReceive = 3;
 
+    /// <summary>Not an ENet event: GdNet's intercept hook reports its wake-up datagram with this type, so that a blocking
+    /// <c>enet_host_service</c> returns at once (ENet returns when the hook consumes a datagram and sets an event).</summary>
+    public const int EventWake = 100;
+
     /// <summary>ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE and ..._WAITING_DATA: 32 MiB each.</summary>
     public const long EnetDefaultMaximumPacketSize = 32L * 1024 * 1024;
 
@@ -191,6 +195,9 @@ internal static unsafe partial class EnetNative
     public static partial void enet_host_flush(EnetHostHandle host);
 
     [LibraryImport(LibraryName)]
+    public static partial int enet_socket_set_option(int socket, int option, int value);
+
+    [LibraryImport(LibraryName)]
     public static partial int enet_host_compress_with_range_coder(EnetHostHandle host);
 
     [LibraryImport(LibraryName)]
@@ -263,6 +270,12 @@ internal static unsafe partial class EnetNative
         *(nuint*)(host.Pointer + HostMaximumPacketSize) = (nuint)maximumPacketSize;
         *(nuint*)(host.Pointer + HostMaximumWaitingData) = (nuint)maximumWaitingData;
     }
+
+    /// <summary>ENet's <c>ENET_SOCKOPT_RCVBUF</c>.</summary>
+    public const int SocketOptionReceiveBuffer = 3;
+
+    /// <summary>The host's UDP socket (<c>ENetHost.socket</c>, its first field; an int on Unix).</summary>
+    public static int SocketOf(EnetHostHandle host) => *(int*)host.Pointer;
 
     public static void SetIntercept(EnetHostHandle host, delegate* unmanaged[Cdecl]<nint, nint, int> intercept)
         => *(nint*)(host.Pointer + HostIntercept) = (nint)intercept;
