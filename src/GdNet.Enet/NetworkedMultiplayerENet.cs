@@ -263,9 +263,10 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// <summary>
     /// The most packets waiting for the game thread (default <see cref="PeerInbox.DefaultMaxPackets"/>). Beyond it an
     /// unreliable packet is dropped (counted as <see cref="PacketRejectReason.QueueFull"/>), and a reliable one is held
-    /// while the service thread stops receiving until <see cref="Poll"/>/reads make room: ENet's senders keep their data
-    /// unacknowledged and send it again, so reliable streams slow down instead of losing packets (backpressure). A
-    /// reliable packet larger than <see cref="MaxQueuedBytes"/> can never fit: its sender is disconnected. Any time.
+    /// for its peer, in order with that peer's later packets and events, and moved in as <see cref="Poll"/>/reads make
+    /// room, so reliable streams are never cut. Only a peer whose own held data exceeds <see cref="MaxWaitingData"/> is
+    /// disconnected (<c>LimitExceeded</c>), as is the sender of a reliable packet larger than
+    /// <see cref="MaxQueuedBytes"/>, which can never fit. Any time.
     /// </summary>
     public int MaxQueuedPackets
     {
