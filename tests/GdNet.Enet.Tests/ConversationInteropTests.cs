@@ -92,7 +92,7 @@ public sealed class ConversationInteropTests
 
     private static async Task RunGodotServerWithGdNetClientsAsync(int clients)
     {
-        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, $"--clients={clients}", "--timeout=25");
+        var (godot, port) = await GodotServers.StartAsync("enet-server", Hard, Wait, $"--clients={clients}", "--timeout=25");
         await using var godotProcess = godot;
         var peers = new List<(NetworkedMultiplayerENet Client, ConversationPeer Conversation, List<string> Log)>();
         try
