@@ -59,6 +59,14 @@ public static class GodotInterop
         return await exit;
     }
 
+    /// <summary>The failure detail for Godot client <paramref name="index"/>: what it printed and the GdNet server's log.</summary>
+    public static string ClientDetail(int index, GodotRun run, IEnumerable<string> serverLog) =>
+        $"Godot client {index}: {run.Description}\nGdNet server:\n  {string.Join("\n  ", serverLog)}";
+
+    /// <summary>The failure detail for a Godot server: what it printed and each GdNet client's log.</summary>
+    public static string ServerDetail(GodotPeerProcess godot, IEnumerable<IEnumerable<string>> clientLogs) =>
+        "Godot server: " + godot.Describe() + "\n" + string.Join("\n", clientLogs.Select((log, i) => $"GdNet client {i}:\n  " + string.Join("\n  ", log)));
+
     private static async Task PumpAsync(Func<bool> exited, Action poll, Func<bool> settled)
     {
         Stopwatch? afterExit = null;

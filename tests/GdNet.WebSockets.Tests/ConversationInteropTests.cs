@@ -26,7 +26,7 @@ public class ConversationInteropTests
 
         foreach (var (run, i) in runs.Select((r, i) => (r, i)))
         {
-            var detail = $"Godot client {i}: {run.Description}\nGdNet server:\n  {string.Join("\n  ", log)}";
+            var detail = GodotInterop.ClientDetail(i, run, log);
             Assert.True(run.ExitCode == 0, detail);
             Assert.True(run.DoneLine == "DONE ok", detail);
         }
@@ -61,7 +61,7 @@ public class ConversationInteropTests
             var exit = await GodotInterop.PollUntilExitAsync(
                 godot, Wait, () => peers.ForEach(p => p.Conversation.Poll()), () => peers.All(p => p.Conversation.Lobby.Succeeded is not null));
 
-            var detail = "Godot server: " + godot.Describe() + "\n" + string.Join("\n", peers.Select((p, i) => $"GdNet client {i}:\n  " + string.Join("\n  ", p.Log)));
+            var detail = GodotInterop.ServerDetail(godot, peers.Select(p => p.Log));
             Assert.True(exit == 0, detail);
             Assert.True(godot.DoneLine == "DONE ok", detail);
             Assert.All(peers, p => Assert.True(p.Conversation.Lobby.Succeeded == true, detail));
