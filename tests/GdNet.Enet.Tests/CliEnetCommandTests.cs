@@ -1,3 +1,5 @@
+using GdNet.TestSupport;
+
 namespace GdNet.Enet.Tests;
 
 /// <summary><c>gdnet demo</c> and <c>gdnet bench</c> on the ENet transport, as real processes.</summary>
@@ -8,7 +10,7 @@ public sealed class CliEnetCommandTests
     [Fact]
     public async Task Demo_Enet_EveryBotPassesAndExitsZero()
     {
-        await using var demo = GdnetProcess.Start("demo", "--transport", "enet", "--bots", "3");
+        await using var demo = GdnetCliProcess.Start("demo", "--transport", "enet", "--bots", "3");
 
         Assert.True(await demo.WaitForExitAsync(Wait) == 0, demo.Describe());
         Assert.Contains("demo passed", demo.Lines);
@@ -18,7 +20,7 @@ public sealed class CliEnetCommandTests
     [Fact]
     public async Task Bench_Enet_NothingLostAndExitsZero()
     {
-        await using var bench = GdnetProcess.Start("bench", "--transport", "enet", "--seconds", "1", "--clients", "4");
+        await using var bench = GdnetCliProcess.Start("bench", "--transport", "enet", "--seconds", "1", "--clients", "4");
 
         // The bench exits 1 when an RPC was lost or arrived out of order.
         Assert.True(await bench.WaitForExitAsync(Wait) == 0, bench.Describe());

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GdNet.Cli.Conversation;
 using GdNet.TestSupport;
 
@@ -37,45 +36,18 @@ public sealed class ConversationInteropTests
         conversation.Lobby.Line += log.Add;
         conversation.Api.RpcRejected += r => log.Add("rpc rejected: " + r);
         server.PacketRejected += r => log.Add("packet rejected: " + r.Detail);
-        var godots = new List<GodotPeerProcess>();
-        try
+        var runs = await GodotInterop.RunClientsAsync(
+            "enet-client", server.GetLocalPort(), clients, Hard, Wait, conversation.Poll,
+            () => conversation.Lobby.ClientsOk + conversation.Lobby.ClientsFailed >= clients, "--timeout=25");
+
+        foreach (var (run, i) in runs.Select((r, i) => (r, i)))
         {
-            for (var i = 0; i < clients; i++)
-            {
-                godots.Add(GodotPeerProcess.Start("enet-client", Hard, $"--port={server.GetLocalPort()}", "--timeout=25"));
-            }
-
-            var exits = godots.Select(g => g.WaitForExitAsync(Wait)).ToList();
-            while (exits.Any(t => !t.IsCompleted))
-            {
-                conversation.Poll();
-                await Task.Delay(1);
-            }
-
-            // The lobby learns of the last kick on its next frames.
-            var settle = Stopwatch.StartNew();
-            while (conversation.Lobby.ClientsOk + conversation.Lobby.ClientsFailed < clients && settle.Elapsed < TimeSpan.FromSeconds(5))
-            {
-                conversation.Poll();
-                await Task.Delay(1);
-            }
-
-            for (var i = 0; i < clients; i++)
-            {
-                var detail = $"Godot client {i}: {godots[i].Describe()}\nGdNet server:\n  {string.Join("\n  ", log)}";
-                Assert.True(await exits[i] == 0, detail);
-                Assert.True(godots[i].DoneLine == "DONE ok", detail);
-            }
-
-            Assert.Equal((clients, 0), (conversation.Lobby.ClientsOk, conversation.Lobby.ClientsFailed));
+            var detail = GodotInterop.ClientDetail(i, run, log);
+            Assert.True(run.ExitCode == 0, detail);
+            Assert.True(run.DoneLine == "DONE ok", detail);
         }
-        finally
-        {
-            foreach (var g in godots)
-            {
-                await g.DisposeAsync();
-            }
-        }
+
+        Assert.Equal((clients, 0), (conversation.Lobby.ClientsOk, conversation.Lobby.ClientsFailed));
     }
 
     private static void Kick(NetworkedMultiplayerENet server, int id)
@@ -92,7 +64,7 @@ public sealed class ConversationInteropTests
 
     private static async Task RunGodotServerWithGdNetClientsAsync(int clients)
     {
-        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, $"--clients={clients}", "--timeout=25");
+        var (godot, port) = await GodotServers.StartAsync("enet-server", Hard, Wait, $"--clients={clients}", "--timeout=25");
         await using var godotProcess = godot;
         var peers = new List<(NetworkedMultiplayerENet Client, ConversationPeer Conversation, List<string> Log)>();
         try
@@ -108,30 +80,11 @@ public sealed class ConversationInteropTests
                 peers.Add((client, c, log));
             }
 
-            var exit = godot.WaitForExitAsync(Wait);
-            Stopwatch? afterExit = null;
-            while (true)
-            {
-                foreach (var p in peers)
-                {
-                    p.Conversation.Poll();
-                }
+            var exit = await GodotInterop.PollUntilExitAsync(
+                godot, Wait, () => peers.ForEach(p => p.Conversation.Poll()), () => peers.All(p => p.Conversation.Lobby.Succeeded is not null));
 
-                if (exit.IsCompleted)
-                {
-                    // The clients see the kick that ends their conversation a moment later.
-                    afterExit ??= Stopwatch.StartNew();
-                    if (peers.All(p => p.Conversation.Lobby.Succeeded is not null) || afterExit.Elapsed > TimeSpan.FromSeconds(5))
-                    {
-                        break;
-                    }
-                }
-
-                await Task.Delay(1);
-            }
-
-            var detail = "Godot server: " + godot.Describe() + "\n" + string.Join("\n", peers.Select((p, i) => $"GdNet client {i}:\n  " + string.Join("\n  ", p.Log)));
-            Assert.True(await exit == 0, detail);
+            var detail = GodotInterop.ServerDetail(godot, peers.Select(p => p.Log));
+            Assert.True(exit == 0, detail);
             Assert.True(godot.DoneLine == "DONE ok", detail);
             Assert.All(peers, p => Assert.True(p.Conversation.Lobby.Succeeded == true, detail));
         }

@@ -64,7 +64,7 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotServer_GdNetClient_ConnectsAndReceivesGodotRpcBytes()
     {
-        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, "--clients=1", "--timeout=20");
+        var (godot, port) = await GodotServers.StartAsync("enet-server", Hard, Wait, "--clients=1", "--timeout=20");
         await using var godotProcess = godot;
         using var client = Client(port);
         var id = client.Peer.GetUniqueId();
@@ -83,7 +83,7 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotServer_GdNetClientSendsRaw_GodotReceivesAndAnswers()
     {
-        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, "--clients=1", "--timeout=20");
+        var (godot, port) = await GodotServers.StartAsync("enet-server", Hard, Wait, "--clients=1", "--timeout=20");
         await using var godotProcess = godot;
         using var client = Client(port);
         var id = client.Peer.GetUniqueId();
@@ -98,7 +98,7 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotServer_TwoGdNetClients_AnnouncedRelayedAndRemoved()
     {
-        var (godot, port) = await GodotEnetServer.StartAsync(Hard, Wait, "--clients=2", "--timeout=20");
+        var (godot, port) = await GodotServers.StartAsync("enet-server", Hard, Wait, "--clients=2", "--timeout=20");
         await using var godotProcess = godot;
         using var a = Client(port);
         using var b = Client(port);

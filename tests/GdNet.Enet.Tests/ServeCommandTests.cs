@@ -16,7 +16,7 @@ public sealed partial class ServeCommandTests
     [Fact]
     public async Task Serve_EnetPortZero_PrintsListeningLineAndAcceptsClient()
     {
-        await using var serve = GdnetProcess.Start("serve", "--transport", "enet", "--port", "0", "--stats-interval", "0.5");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0", "--stats-interval", "0.5");
         var line = await serve.WaitForLineAsync("listening on ", Wait);
         var match = ListeningLine().Match(line);
         Assert.True(match.Success, line);
@@ -30,7 +30,7 @@ public sealed partial class ServeCommandTests
     public async Task Serve_EnetFixedPort_ListensOnThatPort()
     {
         var port = GodotPeerProcess.FreePort();
-        await using var serve = GdnetProcess.Start("serve", "--transport", "enet", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1");
 
         Assert.Equal($"listening on enet://127.0.0.1:{port}", await serve.WaitForLineAsync("listening on ", Wait));
     }
@@ -40,7 +40,7 @@ public sealed partial class ServeCommandTests
     {
         using var taken = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         var port = ((System.Net.IPEndPoint)taken.Client.LocalEndPoint!).Port;
-        await using var serve = GdnetProcess.Start("serve", "--transport", "enet", "--port", port.ToString(CultureInfo.InvariantCulture));
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", port.ToString(CultureInfo.InvariantCulture));
 
         Assert.Equal(1, await serve.WaitForExitAsync(Wait));
         Assert.Contains("already in use", serve.Stderr, StringComparison.Ordinal);
@@ -50,7 +50,7 @@ public sealed partial class ServeCommandTests
     [Fact]
     public async Task Serve_EnetIpv6Bind_ExitsOneSayingIpv4Only()
     {
-        await using var serve = GdnetProcess.Start("serve", "--transport", "enet", "--port", "0", "--bind", "::1");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0", "--bind", "::1");
 
         Assert.Equal(1, await serve.WaitForExitAsync(Wait));
         Assert.Contains("IPv4", serve.Stderr, StringComparison.Ordinal);
@@ -61,7 +61,7 @@ public sealed partial class ServeCommandTests
     [Trait("Category", "Interop")]
     public async Task Serve_EnetGodotClientsPlayConversation_EveryGodotClientDoneOk()
     {
-        await using var serve = GdnetProcess.Start("serve", "--transport", "enet", "--port", "0", "--stats-interval", "0.5");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0", "--stats-interval", "0.5");
         var port = ListeningLine().Match(await serve.WaitForLineAsync("listening on ", Wait)).Groups[1].Value;
         var godots = Enumerable.Range(0, 2).Select(_ => GodotPeerProcess.Start("enet-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25")).ToList();
         try

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using GdNet.TestSupport;
 
 namespace GdNet.WebSockets.Tests;
 
@@ -12,7 +13,7 @@ public class BenchVsGodotTests
     [Trait("Category", "Interop")]
     public async Task Bench_VsGodotOverWebSocket_PrintsGodotReliableFigureAndRatio()
     {
-        await using var bench = CliProcess.Start("bench", "--transport", "ws", "--seconds", "1", "--clients", "1", "--vs-godot");
+        await using var bench = GdnetCliProcess.Start("bench", "--transport", "ws", "--seconds", "1", "--clients", "1", "--vs-godot");
 
         var exit = await bench.WaitForExitAsync(Wait);
 

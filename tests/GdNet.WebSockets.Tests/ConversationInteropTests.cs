@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GdNet.Cli.Conversation;
 using GdNet.TestSupport;
 using static GdNet.WebSockets.Tests.Net;
@@ -21,38 +20,19 @@ public class ConversationInteropTests
         var conversation = ConversationPeer.Server(server, id => server.DisconnectPeer(id, 1000, "quit"));
         var log = new List<string>();
         conversation.Lobby.Line += log.Add;
-        var godots = new List<GodotPeerProcess>();
-        try
+        var runs = await GodotInterop.RunClientsAsync(
+            "ws-client", server.LocalPort, clients, TimeSpan.FromSeconds(40), Wait, conversation.Poll,
+            () => conversation.Lobby.ClientsOk + conversation.Lobby.ClientsFailed >= clients, "--timeout=25");
+
+        foreach (var (run, i) in runs.Select((r, i) => (r, i)))
         {
-            for (var i = 0; i < clients; i++)
-            {
-                godots.Add(GodotPeerProcess.Start("ws-client", TimeSpan.FromSeconds(40), $"--port={server.LocalPort}", "--timeout=25"));
-            }
-
-            var exits = godots.Select(g => g.WaitForExitAsync(Wait)).ToList();
-            while (exits.Any(t => !t.IsCompleted))
-            {
-                conversation.Poll();
-                await Task.Delay(1);
-            }
-
-            foreach (var (g, i) in godots.Select((g, i) => (g, i)))
-            {
-                var detail = $"Godot client {i}: {g.Describe()}\nGdNet server:\n  {string.Join("\n  ", log)}";
-                Assert.True(await exits[i] == 0, detail);
-                Assert.True(g.DoneLine == "DONE ok", detail);
-            }
-
-            Assert.Equal(clients, conversation.Lobby.ClientsOk);
-            Assert.Equal(0, conversation.Lobby.ClientsFailed);
+            var detail = GodotInterop.ClientDetail(i, run, log);
+            Assert.True(run.ExitCode == 0, detail);
+            Assert.True(run.DoneLine == "DONE ok", detail);
         }
-        finally
-        {
-            foreach (var g in godots)
-            {
-                await g.DisposeAsync();
-            }
-        }
+
+        Assert.Equal(clients, conversation.Lobby.ClientsOk);
+        Assert.Equal(0, conversation.Lobby.ClientsFailed);
     }
 
     [Fact]
@@ -78,30 +58,11 @@ public class ConversationInteropTests
                 peers.Add((client, c, log));
             }
 
-            var exit = godot.WaitForExitAsync(Wait);
-            Stopwatch? afterExit = null;
-            while (true)
-            {
-                foreach (var p in peers)
-                {
-                    p.Conversation.Poll();
-                }
+            var exit = await GodotInterop.PollUntilExitAsync(
+                godot, Wait, () => peers.ForEach(p => p.Conversation.Poll()), () => peers.All(p => p.Conversation.Lobby.Succeeded is not null));
 
-                if (exit.IsCompleted)
-                {
-                    // Give the clients a moment to see the kick that ended the conversation.
-                    afterExit ??= Stopwatch.StartNew();
-                    if (peers.All(p => p.Conversation.Lobby.Succeeded is not null) || afterExit.Elapsed > TimeSpan.FromSeconds(5))
-                    {
-                        break;
-                    }
-                }
-
-                await Task.Delay(1);
-            }
-
-            var detail = "Godot server: " + godot.Describe() + "\n" + string.Join("\n", peers.Select((p, i) => $"GdNet client {i}:\n  " + string.Join("\n  ", p.Log)));
-            Assert.True(await exit == 0, detail);
+            var detail = GodotInterop.ServerDetail(godot, peers.Select(p => p.Log));
+            Assert.True(exit == 0, detail);
             Assert.True(godot.DoneLine == "DONE ok", detail);
             Assert.All(peers, p => Assert.True(p.Conversation.Lobby.Succeeded == true, detail));
         }

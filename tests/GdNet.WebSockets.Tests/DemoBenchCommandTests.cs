@@ -1,3 +1,5 @@
+using GdNet.TestSupport;
+
 namespace GdNet.WebSockets.Tests;
 
 /// <summary><c>gdnet demo</c> and <c>gdnet bench</c> as real processes, in short forms.</summary>
@@ -10,7 +12,7 @@ public class DemoBenchCommandTests
     [InlineData("local")]
     public async Task Demo_Transport_EveryBotPassesAndExitCode0(string transport)
     {
-        await using var demo = CliProcess.Start("demo", "--transport", transport);
+        await using var demo = GdnetCliProcess.Start("demo", "--transport", transport);
 
         var exit = await demo.WaitForExitAsync(Wait);
 
@@ -36,7 +38,7 @@ public class DemoBenchCommandTests
     [InlineData("local")]
     public async Task Bench_ShortRun_PrintsThroughputAndLatencyWithNothingLost(string transport)
     {
-        await using var bench = CliProcess.Start("bench", "--transport", transport, "--clients", "2", "--seconds", "0.5");
+        await using var bench = GdnetCliProcess.Start("bench", "--transport", transport, "--clients", "2", "--seconds", "0.5");
 
         var exit = await bench.WaitForExitAsync(Wait);
 

@@ -1,4 +1,5 @@
 using GdNet.Peers;
+using GdNet.TestSupport;
 using static GdNet.WebSockets.Tests.Net;
 
 namespace GdNet.WebSockets.Tests;
@@ -11,7 +12,7 @@ public class ServeCommandTests
     [Fact]
     public async Task Serve_Started_PrintsListeningLineAndRelaysBetweenClients()
     {
-        await using var serve = CliProcess.Start("serve", "--port", "0", "--stats-interval", "0.5");
+        await using var serve = GdnetCliProcess.Start("serve", "--port", "0", "--stats-interval", "0.5");
         var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
         Assert.StartsWith("ws://127.0.0.1:", url, StringComparison.Ordinal);
 
@@ -35,7 +36,7 @@ public class ServeCommandTests
     [Trait("Category", "Interop")]
     public async Task Serve_GodotClientsPlayConversation_EveryGodotClientDoneOk()
     {
-        await using var serve = CliProcess.Start("serve", "--port", "0");
+        await using var serve = GdnetCliProcess.Start("serve", "--port", "0");
         var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
         var port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var godots = Enumerable.Range(0, 2).Select(_ => GdNet.TestSupport.GodotPeerProcess.Start("ws-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25")).ToList();
@@ -68,7 +69,7 @@ public class ServeCommandTests
     [Trait("Category", "Interop")]
     public async Task Serve_EnetTransport_GodotEnetClientDoneOk()
     {
-        await using var serve = CliProcess.Start("serve", "--transport", "enet", "--port", "0");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0");
         var url = (await serve.WaitForLineAsync("listening on enet://", Wait))["listening on ".Length..];
         var port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var godot = GdNet.TestSupport.GodotPeerProcess.Start("enet-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25");
@@ -81,7 +82,7 @@ public class ServeCommandTests
     [Fact]
     public async Task Serve_Sigterm_StopsCleanlyAndClientsSeeServerDisconnected()
     {
-        await using var serve = CliProcess.Start("serve", "--port", "0");
+        await using var serve = GdnetCliProcess.Start("serve", "--port", "0");
         var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
         await using var a = new WebSocketClient();
         var ap = new Probe(a);

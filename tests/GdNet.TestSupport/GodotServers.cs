@@ -1,11 +1,10 @@
-using GdNet.TestSupport;
+namespace GdNet.TestSupport;
 
-namespace GdNet.WebSockets.Tests;
-
-/// <summary>Starts a real Godot server peer on a free port, trying another port if that one was taken in the meantime.</summary>
+/// <summary>Starts a real Godot server peer (ws-server, enet-server) on a free port, trying another port if that one
+/// was taken in the meantime (other tests bind ephemeral ports concurrently).</summary>
 public static class GodotServers
 {
-    /// <summary>The running Godot peer (READY printed) and its port. Up to 3 ports are tried.</summary>
+    /// <summary>The running Godot peer <paramref name="name"/> (READY printed) and its port. Up to 3 ports are tried.</summary>
     public static async Task<(GodotPeerProcess Godot, int Port)> StartAsync(string name, TimeSpan hardTimeout, TimeSpan wait, params string[] args)
     {
         for (var attempt = 1; ; attempt++)
@@ -17,9 +16,9 @@ public static class GodotServers
                 await godot.WaitForLineAsync("READY", wait);
                 return (godot, port);
             }
-            catch (InvalidOperationException) when (attempt < 3 && godot.DoneLine?.StartsWith("DONE fail setup_error", StringComparison.Ordinal) == true)
+            catch (Exception) when (attempt < 3 && godot.DoneLine?.StartsWith("DONE fail setup_error", StringComparison.Ordinal) == true)
             {
-                // Another process took the port between FreePort and Godot's listen (exit code 3): try another.
+                // Godot could not listen (exit code 3): another process took the port after FreePort.
                 await godot.DisposeAsync();
             }
             catch
