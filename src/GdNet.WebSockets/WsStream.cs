@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace GdNet.WebSockets;
 
 /// <summary>
@@ -71,6 +73,8 @@ internal sealed class WsStream(Stream inner) : Stream
         return FillAndCopyAsync(buffer, cancellationToken);
     }
 
+    // Pooled builder: a read that has to wait for the network does not allocate a state machine box each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> FillAndCopyAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         _readBuffer ??= new byte[ReadBufferSize];
