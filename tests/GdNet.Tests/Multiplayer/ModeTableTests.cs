@@ -112,20 +112,7 @@ public class ModeTableTests
     // ---- sending side: client A calls Rpc (target 0) -----------------------------------------------------------------
 
     [Theory]
-    [InlineData(RpcMode.Disabled, true, false, true)]
-    [InlineData(RpcMode.Disabled, false, false, true)]
-    [InlineData(RpcMode.Remote, true, false, true)]
-    [InlineData(RpcMode.Remote, false, false, true)]
-    [InlineData(RpcMode.Master, true, true, false)]
-    [InlineData(RpcMode.Master, false, false, true)]
-    [InlineData(RpcMode.Puppet, true, false, true)]
-    [InlineData(RpcMode.Puppet, false, true, true)]
-    [InlineData(RpcMode.RemoteSync, true, true, true)]
-    [InlineData(RpcMode.RemoteSync, false, true, true)]
-    [InlineData(RpcMode.PuppetSync, true, true, true)]
-    [InlineData(RpcMode.PuppetSync, false, true, true)]
-    [InlineData(RpcMode.MasterSync, true, true, false)]
-    [InlineData(RpcMode.MasterSync, false, true, true)]
+    [MemberData(nameof(RpcModeRulesTests.SendTable), MemberType = typeof(RpcModeRulesTests))]
     public void Send_Cell_LocalAndNetworkAsSpecTable(RpcMode mode, bool callerIsMaster, bool local, bool network)
     {
         using var s = new Session(clients: 2);

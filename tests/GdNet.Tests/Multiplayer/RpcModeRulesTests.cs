@@ -34,22 +34,28 @@ public class RpcModeRulesTests
     public void CanReceive_Cell_MatchesSpecTable(RpcMode mode, int master, int sender, bool accepted) =>
         Assert.Equal(accepted, RpcModeRules.CanReceive(mode, Me, sender, master));
 
-    // Sending side: mode × caller is master → (local call?, network send?)
+    /// <summary>Spec §3.6, sending side: mode × caller is master → (local call?, network send?). One table for the
+    /// unit test here and the end-to-end test in <see cref="ModeTableTests"/>.</summary>
+    public static TheoryData<RpcMode, bool, bool, bool> SendTable => new()
+    {
+        { RpcMode.Disabled, true, false, true },
+        { RpcMode.Disabled, false, false, true },
+        { RpcMode.Remote, true, false, true },
+        { RpcMode.Remote, false, false, true },
+        { RpcMode.Master, true, true, false },
+        { RpcMode.Master, false, false, true },
+        { RpcMode.Puppet, true, false, true },
+        { RpcMode.Puppet, false, true, true },
+        { RpcMode.RemoteSync, true, true, true },
+        { RpcMode.RemoteSync, false, true, true },
+        { RpcMode.PuppetSync, true, true, true },
+        { RpcMode.PuppetSync, false, true, true },
+        { RpcMode.MasterSync, true, true, false },
+        { RpcMode.MasterSync, false, true, true },
+    };
+
     [Theory]
-    [InlineData(RpcMode.Disabled, true, false, true)]
-    [InlineData(RpcMode.Disabled, false, false, true)]
-    [InlineData(RpcMode.Remote, true, false, true)]
-    [InlineData(RpcMode.Remote, false, false, true)]
-    [InlineData(RpcMode.Master, true, true, false)]
-    [InlineData(RpcMode.Master, false, false, true)]
-    [InlineData(RpcMode.Puppet, true, false, true)]
-    [InlineData(RpcMode.Puppet, false, true, true)]
-    [InlineData(RpcMode.RemoteSync, true, true, true)]
-    [InlineData(RpcMode.RemoteSync, false, true, true)]
-    [InlineData(RpcMode.PuppetSync, true, true, true)]
-    [InlineData(RpcMode.PuppetSync, false, true, true)]
-    [InlineData(RpcMode.MasterSync, true, true, false)]
-    [InlineData(RpcMode.MasterSync, false, true, true)]
+    [MemberData(nameof(SendTable))]
     public void ShouldCallLocal_Cell_MatchesSpecTable(RpcMode mode, bool isMaster, bool local, bool network)
     {
         var skip = false;
