@@ -34,6 +34,9 @@ public enum PacketRejectReason
 
     /// <summary>A new connection refused (<c>RefuseNewConnections</c>, client limit, bad id).</summary>
     Refused,
+
+    /// <summary>Over the sender's packet or byte rate limit (a relay server's per-peer token bucket).</summary>
+    RateLimited,
 }
 
 /// <summary>

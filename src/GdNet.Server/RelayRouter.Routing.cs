@@ -1,0 +1,374 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using GdNet.Peers;
+using Microsoft.Extensions.Logging;
+
+namespace GdNet.Server;
+
+public sealed partial class RelayRouter
+{
+    /// <summary>Godot's id of the server (the room's hosted logic).</summary>
+    public const int HostPeerId = 1;
+
+    /// <summary>
+    /// Routes one packet a member sent, with Godot's relay rules (see the class remarks): checks the sender's rate and its
+    /// claimed source, then delivers to the hosted logic and/or relays to the room's members. Called by the sender's
+    /// transport, one packet at a time per connection, in arrival order.
+    /// </summary>
+    /// <param name="source">The sending connection (joined).</param>
+    /// <param name="claimedFrom">The source id in the transport's header (must be the sender's id).</param>
+    /// <param name="to">The target in the header: 1 the host, N that peer, 0 everyone, −N everyone but N.</param>
+    /// <param name="payload">The MultiplayerAPI bytes, without the transport header.</param>
+    /// <param name="mode">How it travels (ENet: by its flags; WebSocket: reliable).</param>
+    /// <param name="channel">The ENet channel it came on, 0 when the transport has none.</param>
+    public RouteResult Route(RelayConnection source, int claimedFrom, int to, ReadOnlySpan<byte> payload, TransferModeEnum mode, int channel = 0)
+    {
+        var room = source.Room;
+        if (room is null)
+        {
+            return RouteResult.Done; // left (or never joined): nothing to route to
+        }
+
+        var length = payload.Length;
+        source.PacketsInCount++;
+        source.BytesInCount += length;
+        if (!TakeRate(source, length))
+        {
+            return RouteResult.Done;
+        }
+
+        if (claimedFrom != source.PeerId)
+        {
+            Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.SpoofedSource, length, 0,
+                string.Create(CultureInfo.InvariantCulture, $"claims to be peer {claimedFrom}")), misbehaviour: true);
+            return RouteResult.Done;
+        }
+
+        if (to == HostPeerId)
+        {
+            return DeliverToHost(room, source, payload, mode, length);
+        }
+
+        if (!Options.RelayBetweenClients)
+        {
+            // Godot's ENet server with relay off drops every packet not addressed to it, broadcasts included.
+            Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.UnknownTarget, length, 0, "server relay is off"), misbehaviour: false);
+            return RouteResult.Done;
+        }
+
+        var packet = new RelayPacket(source.PeerId, to, payload, mode, channel, source);
+        if (to > HostPeerId)
+        {
+            if (to == source.PeerId || !_byId.TryGetValue(to, out var target) || target.Room != room)
+            {
+                var race = to != source.PeerId && RecentlyDeparted(to);
+                Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.UnknownTarget, length, 0, string.Create(CultureInfo.InvariantCulture,
+                    $"target {to} {(to == source.PeerId ? "is the sender itself" : race ? "has just left" : "is not in the room")}")), misbehaviour: !race);
+                return RouteResult.Done;
+            }
+
+            if (SendBudget.IsExhausted)
+            {
+                Refund(source, length);
+                return RouteResult.RetryLater;
+            }
+
+            SendTo(target, packet);
+            Interlocked.Increment(ref _relayed);
+            return RouteResult.Done;
+        }
+
+        // 0 everyone, −N everyone but N: the host first (when full nothing has been relayed yet, and the retry does it all).
+        var exclude = to == int.MinValue ? 0 : -to;
+        if (SendBudget.IsExhausted)
+        {
+            Refund(source, length);
+            return RouteResult.RetryLater;
+        }
+
+        if (exclude != HostPeerId && room.Host is { } host)
+        {
+            var delivered = host.Deliver(source.PeerId, payload, mode);
+            if (delivered == HostDelivery.Full)
+            {
+                Refund(source, length);
+                return RouteResult.RetryLater;
+            }
+
+            if (delivered == HostDelivery.Accepted)
+            {
+                Interlocked.Increment(ref _toHost);
+            }
+        }
+
+        var members = room.MemberArray;
+        var n = 0;
+        foreach (var m in members)
+        {
+            if (!ReferenceEquals(m, source) && m.PeerId != exclude)
+            {
+                SendTo(m, packet);
+                n++;
+            }
+        }
+
+        if (n != 0)
+        {
+            Interlocked.Add(ref _relayed, n);
+        }
+
+        return RouteResult.Done;
+    }
+
+    /// <summary>
+    /// After <see cref="RouteResult.RetryLater"/>: completes when a retry of a packet of <paramref name="length"/> bytes
+    /// from <paramref name="source"/> may succeed (the host has room and the send budget is available), or after a short
+    /// while in any case.
+    /// </summary>
+    public Task WhenRetryAsync(RelayConnection source, int length)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var budget = SendBudget.WhenAvailableAsync();
+        var host = source.Room?.Host?.WhenRoomAsync(length) ?? Task.CompletedTask;
+        if (budget.IsCompleted && host.IsCompleted)
+        {
+            return Task.CompletedTask;
+        }
+
+        return Task.WhenAny(Task.WhenAll(budget, host), Task.Delay(50));
+    }
+
+    private RouteResult DeliverToHost(Room room, RelayConnection source, ReadOnlySpan<byte> payload, TransferModeEnum mode, int length)
+    {
+        if (room.Host is not { } host)
+        {
+            return RouteResult.Done; // relay only: packets for the server are read and dropped, as a relay-only Godot server does
+        }
+
+        switch (host.Deliver(source.PeerId, payload, mode))
+        {
+            case HostDelivery.Full:
+                Refund(source, length);
+                return RouteResult.RetryLater;
+            case HostDelivery.Accepted:
+                Interlocked.Increment(ref _toHost);
+                break;
+            default:
+                break;
+        }
+
+        return RouteResult.Done;
+    }
+
+    private void SendTo(RelayConnection target, in RelayPacket packet)
+    {
+        if (target.Send(in packet) == SendResult.Full)
+        {
+            Reject(target, new PacketRejection(target.PeerId, PacketRejectReason.QueueFull, target.QueuedBytes, 0, "disconnected: reads too slowly"), misbehaviour: false);
+            target.Close(CloseReason.SlowReader, "the peer reads too slowly: its send queue is over its budget");
+        }
+    }
+
+    internal Error SendFromHost(Room room, int to, ReadOnlySpan<byte> payload, TransferModeEnum mode, int channel)
+    {
+        if (room.Closed)
+        {
+            return Error.Unconfigured;
+        }
+
+        var packet = new RelayPacket(HostPeerId, to, payload, mode, channel, null);
+        if (to == HostPeerId)
+        {
+            return Error.Ok;
+        }
+
+        if (to > HostPeerId)
+        {
+            if (!_byId.TryGetValue(to, out var target) || target.Room != room)
+            {
+                return Error.InvalidParameter;
+            }
+
+            SendTo(target, packet);
+        }
+        else
+        {
+            var exclude = to == int.MinValue ? 0 : -to;
+            foreach (var m in room.MemberArray)
+            {
+                if (m.PeerId != exclude)
+                {
+                    SendTo(m, packet);
+                }
+            }
+        }
+
+        Interlocked.Increment(ref _fromHost);
+        return Error.Ok;
+    }
+
+    // Per-peer token buckets. A peer over its rate has the packet dropped (RateLimited); one still over it after
+    // RateLimitGrace (each excess within a second of the previous) is disconnected.
+    private bool TakeRate(RelayConnection source, int length)
+    {
+        if (source.PacketBucket is null && source.ByteBucket is null)
+        {
+            return true;
+        }
+
+        var now = Stopwatch.GetTimestamp();
+        var packetsOk = source.PacketBucket?.TryTake(1, now) ?? true;
+        var bytesOk = packetsOk && (source.ByteBucket?.TryTake(length, now) ?? true);
+        if (packetsOk && bytesOk)
+        {
+            return true;
+        }
+
+        if (!bytesOk)
+        {
+            source.PacketBucket?.Refund(1);
+        }
+
+        if (source.RateExceededSince < 0 || Stopwatch.GetElapsedTime(source.RateLastExceeded, now) > TimeSpan.FromSeconds(1))
+        {
+            source.RateExceededSince = now;
+        }
+
+        source.RateLastExceeded = now;
+        var limit = packetsOk ? Options.MaxBytesPerSecond : Options.MaxPacketsPerSecond;
+        Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.RateLimited, length, (long)limit,
+            packetsOk ? "over the byte rate limit" : "over the packet rate limit"), misbehaviour: false);
+        if (Stopwatch.GetElapsedTime(source.RateExceededSince, now) >= Options.RateLimitGrace)
+        {
+            source.Close(CloseReason.RateLimited, string.Create(CultureInfo.InvariantCulture,
+                $"sent over its rate limit for {Options.RateLimitGrace.TotalSeconds:0.#} s"));
+        }
+
+        return false;
+    }
+
+    private static void Refund(RelayConnection source, int length)
+    {
+        source.PacketBucket?.Refund(1);
+        source.ByteBucket?.Refund(length);
+        source.PacketsInCount--;
+        source.BytesInCount -= length;
+    }
+
+    private void Reject(RelayConnection? connection, PacketRejection rejection, bool misbehaviour)
+    {
+        _rejections.AddOrUpdate(rejection.Reason, 1, static (_, n) => n + 1);
+        if (ShouldLog())
+        {
+            LogRejected(_logger, rejection.Detail);
+        }
+
+        connection?.OnRejected(rejection, misbehaviour);
+        PacketRejected?.Invoke(connection, rejection);
+    }
+
+    private bool ShouldLog()
+    {
+        if (!_logger.IsEnabled(LogLevel.Information))
+        {
+            return false;
+        }
+
+        var second = Environment.TickCount64 / 1000;
+        lock (_departures)
+        {
+            if (second != _logWindow)
+            {
+                if (_logSuppressed > 0)
+                {
+                    LogSuppressed(_logger, _logSuppressed);
+                }
+
+                _logWindow = second;
+                _logInWindow = 0;
+                _logSuppressed = 0;
+            }
+
+            if (_logInWindow < LogBurst)
+            {
+                _logInWindow++;
+                return true;
+            }
+
+            _logSuppressed++;
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ statistics
+
+    /// <summary>A snapshot of the router's counters. Cumulative counts never go down (departed peers' counts stay in).</summary>
+    public RelayStatistics GetStatistics()
+    {
+        long packetsIn, bytesIn;
+        int rooms;
+        lock (_gate)
+        {
+            packetsIn = _goneIn;
+            bytesIn = _goneBytesIn;
+            rooms = _rooms.Count;
+            foreach (var c in _byId.Values)
+            {
+                packetsIn += c.PacketsIn;
+                bytesIn += c.BytesIn;
+            }
+        }
+
+        return new RelayStatistics(
+            PeerCount, rooms, packetsIn, bytesIn, Interlocked.Read(ref _relayed), Interlocked.Read(ref _toHost), Interlocked.Read(ref _fromHost),
+            Volatile.Read(ref _accepted), SendBudget.QueuedBytes,
+            _refusals.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
+            _rejections.ToDictionary(p => p.Key, p => p.Value));
+    }
+
+    // ------------------------------------------------------------------ logging
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Transport} peer {PeerId} joined room {Room} from {EndPoint} (name {Name})")]
+    private static partial void LogJoined(ILogger logger, string transport, int peerId, IPEndPoint? endPoint, string room, string? name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Transport} peer {PeerId} left room {Room}")]
+    private static partial void LogLeft(ILogger logger, string transport, int peerId, string room);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "refused a {Transport} connection from {EndPoint} to room {Room}: {Reason} ({Detail})")]
+    private static partial void LogRefused(ILogger logger, string transport, IPEndPoint? endPoint, string room, AdmissionRefusal reason, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "rejected: {Detail}")]
+    private static partial void LogRejected(ILogger logger, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} more rejections in the last second were not logged (all are counted)")]
+    private static partial void LogSuppressed(ILogger logger, long count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "room {Room} created")]
+    private static partial void LogRoomCreated(ILogger logger, string room);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "room {Room} removed")]
+    private static partial void LogRoomRemoved(ILogger logger, string room);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "the hosted logic of room {Room} failed")]
+    private static partial void LogHostFailed(ILogger logger, string room, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "an admission hook failed; the connection was refused")]
+    private static partial void LogHookFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>The router's counters at one moment.</summary>
+/// <param name="Peers">Peers joined now.</param>
+/// <param name="Rooms">Rooms now.</param>
+/// <param name="PacketsIn">Packets received from peers (all time).</param>
+/// <param name="BytesIn">Their MultiplayerAPI bytes.</param>
+/// <param name="Relayed">Packets forwarded to other peers (one per receiving peer).</param>
+/// <param name="DeliveredToHost">Packets taken by rooms' hosted logic.</param>
+/// <param name="SentByHost">Packets the hosted logic sent (one per call, whatever the fan-out).</param>
+/// <param name="Accepted">Connections joined (all time).</param>
+/// <param name="QueuedBytes">Bytes queued for sending now (the send budget's count).</param>
+/// <param name="Refusals">Connections refused, by <see cref="AdmissionRefusal"/> name.</param>
+/// <param name="Rejections">Packets refused, by reason.</param>
+public sealed record RelayStatistics(
+    int Peers, int Rooms, long PacketsIn, long BytesIn, long Relayed, long DeliveredToHost, long SentByHost, long Accepted, long QueuedBytes,
+    IReadOnlyDictionary<string, long> Refusals, IReadOnlyDictionary<PacketRejectReason, long> Rejections);
