@@ -126,7 +126,7 @@ public sealed class JwtAdmission
         SecurityTokenNoExpirationException => "token has no exp",
         SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => "bad signature",
         SecurityTokenInvalidAlgorithmException => "algorithm not HS256",
-        SecurityTokenMalformedException => "malformed token",
+        SecurityTokenMalformedException or ArgumentException => "malformed token",
         null => "invalid token",
         _ => "invalid token: " + ex.GetType().Name,
     };

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using GdNet.Peers;
@@ -217,7 +216,7 @@ public sealed partial class RelayRouter
             return true;
         }
 
-        var now = Stopwatch.GetTimestamp();
+        var now = _time.GetTimestamp();
         var packetsOk = source.PacketBucket?.TryTake(1, now) ?? true;
         var bytesOk = packetsOk && (source.ByteBucket?.TryTake(length, now) ?? true);
         if (packetsOk && bytesOk)
@@ -225,12 +224,12 @@ public sealed partial class RelayRouter
             return true;
         }
 
-        if (!bytesOk)
+        if (packetsOk)
         {
-            source.PacketBucket?.Refund(1);
+            source.PacketBucket?.Refund(1); // only the byte bucket refused: the packet was not let through
         }
 
-        if (source.RateExceededSince < 0 || Stopwatch.GetElapsedTime(source.RateLastExceeded, now) > TimeSpan.FromSeconds(1))
+        if (source.RateExceededSince < 0 || _time.GetElapsedTime(source.RateLastExceeded, now) > TimeSpan.FromSeconds(1))
         {
             source.RateExceededSince = now;
         }
@@ -239,7 +238,7 @@ public sealed partial class RelayRouter
         var limit = packetsOk ? Options.MaxBytesPerSecond : Options.MaxPacketsPerSecond;
         Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.RateLimited, length, (long)limit,
             packetsOk ? "over the byte rate limit" : "over the packet rate limit"), misbehaviour: false);
-        if (Stopwatch.GetElapsedTime(source.RateExceededSince, now) >= Options.RateLimitGrace)
+        if (_time.GetElapsedTime(source.RateExceededSince, now) >= Options.RateLimitGrace)
         {
             source.Close(CloseReason.RateLimited, string.Create(CultureInfo.InvariantCulture,
                 $"sent over its rate limit for {Options.RateLimitGrace.TotalSeconds:0.#} s"));

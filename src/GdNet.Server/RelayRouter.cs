@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using GdNet.Peers;
@@ -52,6 +51,7 @@ public sealed partial class RelayRouter
     private readonly ConcurrentDictionary<PacketRejectReason, long> _rejections = new();
     private readonly List<AdmissionHook> _hooks = [];
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private volatile Room[] _roomArray = [];
     private int _peers;
     private int _reservedPeers;
@@ -79,11 +79,13 @@ public sealed partial class RelayRouter
 
     /// <param name="options">Limits and rules (defaults when null).</param>
     /// <param name="logger">Where joins, leaves, refusals and (rate-limited) rejections are logged.</param>
-    public RelayRouter(RelayOptions? options = null, ILogger? logger = null)
+    /// <param name="timeProvider">The clock of the rate limits (tests pass a manual one); the system clock when null.</param>
+    public RelayRouter(RelayOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         Options = options ?? new RelayOptions();
         Options.Validate();
         _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
         SendBudget = new SendBudget(() => Options.MaxQueuedBytesTotal);
     }
 
@@ -215,8 +217,8 @@ public sealed partial class RelayRouter
 
             if (Options.ConnectionsPerSecondPerAddress > 0)
             {
-                state.Bucket ??= new TokenBucket(Options.ConnectionsPerSecondPerAddress, Options.ConnectionBurstPerAddress);
-                if (!state.Bucket.TryTake(1, Stopwatch.GetTimestamp()))
+                state.Bucket ??= new TokenBucket(Options.ConnectionsPerSecondPerAddress, Options.ConnectionBurstPerAddress, _time);
+                if (!state.Bucket.TryTake(1, _time.GetTimestamp()))
                 {
                     return (AdmissionRefusal.ConnectionRateLimited, string.Create(CultureInfo.InvariantCulture,
                         $"{ip} opens connections faster than {Options.ConnectionsPerSecondPerAddress}/s"));
@@ -416,12 +418,12 @@ public sealed partial class RelayRouter
             connection.ConnectedAt = DateTimeOffset.UtcNow;
             if (Options.MaxPacketsPerSecond > 0)
             {
-                connection.PacketBucket = new TokenBucket(Options.MaxPacketsPerSecond, Options.MaxPacketsPerSecond * 2);
+                connection.PacketBucket = new TokenBucket(Options.MaxPacketsPerSecond, Options.MaxPacketsPerSecond * 2, _time);
             }
 
             if (Options.MaxBytesPerSecond > 0)
             {
-                connection.ByteBucket = new TokenBucket(Options.MaxBytesPerSecond, Options.MaxBytesPerSecond * 2);
+                connection.ByteBucket = new TokenBucket(Options.MaxBytesPerSecond, Options.MaxBytesPerSecond * 2, _time);
             }
 
             connection.Welcome();

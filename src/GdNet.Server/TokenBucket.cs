@@ -1,15 +1,14 @@
-using System.Diagnostics;
-
 namespace GdNet.Server;
 
 /// <summary>
 /// A token bucket: <see cref="Rate"/> tokens a second up to <see cref="Burst"/>. Not thread-safe: one owner (a
 /// connection's receive loop) takes from it.
 /// </summary>
-internal sealed class TokenBucket(double rate, double burst)
+internal sealed class TokenBucket(double rate, double burst, TimeProvider time)
 {
+    private readonly TimeProvider _time = time;
     private double _tokens = burst;
-    private long _last = Stopwatch.GetTimestamp();
+    private long _last = time.GetTimestamp();
 
     public double Rate { get; } = rate;
 
@@ -18,7 +17,7 @@ internal sealed class TokenBucket(double rate, double burst)
     /// <summary>Takes <paramref name="cost"/> tokens if there are that many; false (nothing taken) otherwise.</summary>
     public bool TryTake(double cost, long now)
     {
-        var elapsed = (now - _last) / (double)Stopwatch.Frequency;
+        var elapsed = _time.GetElapsedTime(_last, now).TotalSeconds;
         if (elapsed > 0)
         {
             _tokens = Math.Min(Burst, _tokens + (elapsed * Rate));
