@@ -69,8 +69,7 @@ public sealed partial class RelayRouter
 
             if (SendBudget.IsExhausted)
             {
-                Refund(source, length);
-                return RouteResult.RetryLater;
+                return BudgetExhausted(source, length);
             }
 
             SendTo(target, packet);
@@ -82,8 +81,7 @@ public sealed partial class RelayRouter
         var exclude = to == int.MinValue ? 0 : -to;
         if (SendBudget.IsExhausted)
         {
-            Refund(source, length);
-            return RouteResult.RetryLater;
+            return BudgetExhausted(source, length);
         }
 
         if (exclude != HostPeerId && room.Host is { } host)
@@ -136,6 +134,40 @@ public sealed partial class RelayRouter
         }
 
         return Task.WhenAny(Task.WhenAll(budget, host), Task.Delay(50));
+    }
+
+    // The server-wide send budget is used up: the sender waits (RetryLater). So that one peer that does not read cannot
+    // hold the budget and stall every room, the peer holding the most is cut as a slow reader when it holds more than
+    // its fair share (the budget over the peers connected); checked at most every 100 ms.
+    private RouteResult BudgetExhausted(RelayConnection source, int length)
+    {
+        Refund(source, length);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastBudgetRelief);
+        if (now - last >= 100 && Interlocked.CompareExchange(ref _lastBudgetRelief, now, last) == last)
+        {
+            RelayConnection? largest = null;
+            var most = 0L;
+            foreach (var c in _byId.Values)
+            {
+                var q = c.QueuedBytes;
+                if (q > most)
+                {
+                    most = q;
+                    largest = c;
+                }
+            }
+
+            var fairShare = Options.MaxQueuedBytesTotal / Math.Max(1, PeerCount);
+            if (largest is not null && most > fairShare)
+            {
+                Reject(largest, new PacketRejection(largest.PeerId, PacketRejectReason.QueueFull, most, fairShare,
+                    "disconnected: holds the most of the server's exhausted send budget (reads too slowly)"), misbehaviour: false);
+                largest.Close(CloseReason.SlowReader, "the peer reads too slowly: it holds the most of the server's send budget");
+            }
+        }
+
+        return RouteResult.RetryLater;
     }
 
     private RouteResult DeliverToHost(Room room, RelayConnection source, ReadOnlySpan<byte> payload, TransferModeEnum mode, int length)

@@ -64,6 +64,7 @@ public sealed partial class RelayRouter
     private long _accepted;
     private long _goneIn;
     private long _goneBytesIn;
+    private long _lastBudgetRelief = long.MinValue / 2;
 
     // Rate-limited logging of rejections: at most LogBurst lines a second, the rest counted.
     private const int LogBurst = 10;

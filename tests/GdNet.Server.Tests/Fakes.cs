@@ -27,6 +27,10 @@ internal sealed class FakeConnection(string transport = "fake", IPEndPoint? endP
 
     public SendResult NextResult { get; set; } = SendResult.Sent;
 
+    public long Queued { get; set; }
+
+    public override long QueuedBytes => Queued;
+
     public List<Seen> Items => [.. Log];
 
     public List<Got> Packets => [.. Log.OfType<Got>()];

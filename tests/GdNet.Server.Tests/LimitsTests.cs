@@ -128,6 +128,45 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task When_the_budget_is_exhausted_the_peer_holding_more_than_its_share_is_cut_as_a_slow_reader()
+    {
+        var options = RouterKit.NoRateLimits();
+        options.MaxQueuedBytesTotal = 1000;
+        var router = new RelayRouter(options);
+        var a = await router.JoinAsync();
+        var reader = await router.JoinAsync();
+        var hog = await router.JoinAsync();
+        reader.Queued = 100;
+        hog.Queued = 900; // fair share: 1000 / 3 peers
+        router.SendBudget.Charge(1000);
+
+        Assert.Equal(RouteResult.RetryLater, router.Send(a, 0, "x"));
+
+        Assert.Equal(CloseReason.SlowReader, hog.ClosedWith?.Reason);
+        Assert.Null(reader.ClosedWith);
+        Assert.Null(a.ClosedWith);
+    }
+
+    [Fact]
+    public async Task When_the_budget_is_shared_fairly_nobody_is_cut()
+    {
+        var options = RouterKit.NoRateLimits();
+        options.MaxQueuedBytesTotal = 900;
+        var router = new RelayRouter(options);
+        var peers = new List<FakeConnection>();
+        for (var i = 0; i < 3; i++)
+        {
+            var p = await router.JoinAsync();
+            p.Queued = 300;
+            peers.Add(p);
+        }
+
+        router.SendBudget.Charge(900);
+        Assert.Equal(RouteResult.RetryLater, router.Send(peers[0], 0, "x"));
+        Assert.All(peers, p => Assert.Null(p.ClosedWith));
+    }
+
+    [Fact]
     public async Task A_full_host_makes_the_sender_retry_and_nothing_is_relayed_twice()
     {
         var host = new FakeHost { Full = true };

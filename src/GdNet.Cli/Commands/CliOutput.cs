@@ -20,7 +20,9 @@ internal static class CliOutput
             return BadInput;
         }
 
-        return result.Invoke(new InvocationConfiguration { Output = output, Error = error });
+        // Ctrl+C/SIGTERM cancel the action's token; the action then finishes its own shutdown (serve drains for up to
+        // --drain-seconds), so System.CommandLine must not kill the process 2 s later as it does by default.
+        return result.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = TimeSpan.FromHours(1) });
     }
 
     public static TextWriter Out(ParseResult result) => result.InvocationConfiguration.Output;

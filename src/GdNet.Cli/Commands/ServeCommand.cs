@@ -2,65 +2,111 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using GdNet.Cli.Conversation;
-using GdNet.Peers;
+using GdNet.Cli.Serve;
+using GdNet.Server;
+using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
 namespace GdNet.Cli.Commands;
 
 /// <summary>
-/// <c>gdnet serve</c>: a Godot-compatible relay server. Godot 3 clients join it with
-/// <c>WebSocketClient.connect_to_url("ws://HOST:PORT", [], true)</c> and RPC each other through it; the server relays
-/// every client-to-client packet itself (spec §5.3). Its own game loop hosts <c>Main/Lobby</c> playing the server side
-/// of conversation v1 (so the shared Godot interop client passes against a plain <c>gdnet serve</c>), unless
-/// <c>--no-lobby</c>.
+/// <c>gdnet serve</c>: a Godot-compatible relay server on the relay core (<see cref="RelayRouter"/>). Godot 3 clients join
+/// over WebSocket (<c>ws://HOST:PORT/ROOM?token=…</c>) and/or ENet (same port, UDP), one room per URL path; members of a
+/// room RPC each other through it, whatever their transport. Each room hosts <c>Main/Lobby</c> playing the server side
+/// of conversation v1 unless <c>--no-lobby</c>. Settings come from the command line, <c>GDNET_…</c> environment
+/// variables and a JSON file (<c>--config</c>), in that order of precedence (<see cref="ServeSettings"/>). SIGTERM or
+/// Ctrl+C drains: no new players, goodbye to every client, up to <c>--drain-seconds</c> for them to leave, exit 0.
 /// </summary>
 internal static class ServeCommand
 {
+    private sealed record Setting(Option Option, string Key, Func<ParseResult, string?> Read);
+
     public static Command Create()
     {
-        var transport = new Option<string>("--transport") { Description = "Transport: ws (Godot's WebSocketMultiplayerPeer) or enet.", DefaultValueFactory = _ => "ws" };
-        transport.AcceptOnlyFromAmong(Transports.NetworkNames);
-        var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 9080 };
-        var bind = new Option<string>("--bind") { Description = "Address to listen on: an IP address, or * for every interface.", DefaultValueFactory = _ => "127.0.0.1" };
-        var maxClients = new Option<int>("--max-clients") { Description = "Most clients at once; more are refused.", DefaultValueFactory = _ => 4096 };
-        var maxPacket = new Option<int>("--max-packet-size") { Description = "Largest packet in bytes (MultiplayerAPI bytes, without the 9-byte header); larger messages are refused and their sender disconnected.", DefaultValueFactory = _ => 65527 };
-        var interval = new Option<double>("--stats-interval") { Description = "Seconds between status lines when stdout is not a terminal.", DefaultValueFactory = _ => 5 };
-        var noLobby = new Option<bool>("--no-lobby") { Description = "Relay only: do not host Main/Lobby (the conversation-v1 server side)." };
-        var command = new Command("serve", "Run a Godot 3 compatible relay server (Godot clients join and RPC each other through it).")
+        var d = new ServeSettings();
+        var settings = new List<Setting>();
+        Option<T?> Add<T>(string name, string description, Func<T, string> text)
+            where T : struct
         {
-            transport, port, bind, maxClients, maxPacket, interval, noLobby,
-        };
-        command.SetAction((result, ct) => RunAsync(
-            result,
-            new Options(result.GetValue(transport)!, result.GetValue(port), result.GetValue(bind)!, result.GetValue(maxClients), result.GetValue(maxPacket), result.GetValue(interval), !result.GetValue(noLobby)),
-            ct));
+            var option = new Option<T?>(name) { Description = description };
+            var key = string.Concat(name.TrimStart('-').Split('-').Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+            settings.Add(new Setting(option, key, r => r.GetValue(option) is { } v ? text(v) : null));
+            return option;
+        }
+
+        Option<string?> AddText(string name, string description)
+        {
+            var option = new Option<string?>(name) { Description = description };
+            var key = string.Concat(name.TrimStart('-').Split('-').Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+            settings.Add(new Setting(option, key, r => r.GetValue(option)));
+            return option;
+        }
+
+        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        static string L(long v) => v.ToString(CultureInfo.InvariantCulture);
+        static string R(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+        AddText("--transport", $"Transports, comma-separated: ws (Godot's WebSocketMultiplayerPeer, TCP), enet (NetworkedMultiplayerENet, UDP) or ws,enet — both on the same port number. Default {d.Transport}.");
+        Add<int>("--port", $"Port to listen on (0 picks a free one). Default {d.Port}.", I);
+        AddText("--bind", $"Address to listen on: an IP address, or * for every interface. Default {d.Bind}.");
+        Add<int>("--max-clients", $"Most players in the whole server; more are refused (HTTP 503 / ENet not answered). Default {d.MaxClients}.", I);
+        Add<int>("--max-peers-per-room", $"Most players in one room. Default {d.MaxPeersPerRoom}.", I);
+        Add<int>("--max-rooms", $"Most rooms at once. Default {d.MaxRooms}.", I);
+        Add<int>("--max-packet-size", $"Largest packet in bytes (MultiplayerAPI bytes, without the transport header); larger ones are refused and their sender disconnected. Default {d.MaxPacketSize}.", I);
+        Add<int>("--max-connections-per-ip", $"Most connections from one IP address (0: no limit). Default {d.MaxConnectionsPerIp}.", I);
+        Add<double>("--max-connections-per-second", $"New connections one IP address may open per second, with a burst of twice that (0: no limit). Default {d.MaxConnectionsPerSecond}.", R);
+        Add<double>("--max-packets-per-second", $"Packets a player may send per second, with a burst of twice that; more are dropped (RateLimited), and a player over it for 5 s is disconnected (0: no limit). Default {d.MaxPacketsPerSecond}.", R);
+        Add<double>("--max-bytes-per-second", $"Bytes a player may send per second, as above (0: no limit). Default {d.MaxBytesPerSecond}.", R);
+        Add<long>("--max-queued-bytes-total", $"Server-wide budget of bytes queued for sending over all players; while it is used up, relaying waits (senders are read more slowly). Default {d.MaxQueuedBytesTotal}.", L);
+        AddText("--jwt-secret-file", "Turns on authentication: WebSocket players must present an HS256 JSON Web Token signed with this file's bytes (no trailing newline; at least 32 bytes) as ?token=… or Authorization: Bearer. exp is required; a room claim must match the room.");
+        AddText("--enet-allow", "With --jwt-secret-file: comma-separated CIDR networks whose ENet players are admitted without a token (Godot 3's ENet sends none); other ENet players are refused.");
+        AddText("--enet-room", $"The room ENet players join (Godot 3's ENet client names no room). Default {d.EnetRoom}.");
+        Add<double>("--drain-seconds", $"On SIGTERM/Ctrl+C, how long to wait for players to leave after saying goodbye. Default {d.DrainSeconds}.", R);
+        Add<double>("--stats-interval", $"Seconds between status lines when stdout is not a terminal. Default {d.StatsInterval}.", R);
+        Add<int>("--lobby-min-players", $"Each room's lobby starts the conversation when this many players are in, and lets them go together. Default {d.LobbyMinPlayers}.", I);
+        var noLobby = new Option<bool>("--no-lobby") { Description = "Relay only: rooms host no Main/Lobby (the conversation-v1 server side)." };
+        settings.Add(new Setting(noLobby, "Lobby", r => r.GetValue(noLobby) ? "false" : null));
+        var config = new Option<string?>("--config") { Description = "A JSON file of settings (keys as in the option names, e.g. \"MaxPeersPerRoom\": 16). Environment variables GDNET_MAX_PEERS_PER_ROOM etc. override it; the command line overrides both." };
+
+        var command = new Command("serve", "Run a Godot 3 compatible relay server: rooms, WebSocket and ENet players together, tokens, limits.");
+        command.Options.Add(config);
+        foreach (var s in settings)
+        {
+            command.Options.Add(s.Option);
+        }
+
+        command.SetAction((result, ct) =>
+        {
+            ServeSettings loaded;
+            try
+            {
+                var given = settings.Select(s => (s.Key, Value: s.Read(result))).Where(p => p.Value is not null)
+                    .ToDictionary(p => p.Key, p => p.Value, StringComparer.OrdinalIgnoreCase);
+                loaded = ServeSettings.Load(result.GetValue(config), Environment.GetEnvironmentVariables(), given);
+            }
+            catch (FormatException ex)
+            {
+                return Task.FromResult(CliOutput.Fail(result, ex.Message));
+            }
+
+            return RunAsync(result, loaded, ct);
+        });
         return command;
     }
 
-    private sealed record Options(string Transport, int Port, string Bind, int MaxClients, int MaxPacketSize, double StatsInterval, bool Lobby);
-
-    private static async Task<int> RunAsync(ParseResult result, Options o, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, ServeSettings settings, CancellationToken ct)
     {
         var output = CliOutput.Out(result);
-        var invalid = o switch
-        {
-            { Port: < 0 or > 65535 } => "--port must be between 0 and 65535",
-            { MaxClients: < 1 } => "--max-clients must be at least 1",
-            { MaxPacketSize: < 1 or > (1 << 30) - 9 } => "--max-packet-size must be between 1 and 1073741815",
-            { StatsInterval: <= 0 } => "--stats-interval must be positive",
-            _ when o.Bind != "*" && !System.Net.IPAddress.TryParse(o.Bind, out _) => "--bind must be an IP address or *",
-            _ => null,
-        };
-        if (invalid is not null)
+        if (settings.Validate() is { } invalid)
         {
             return CliOutput.Fail(result, invalid);
         }
 
-        ServerHandle handle;
+        var events = new ConcurrentQueue<string>();
+        RelayServer server;
         try
         {
-            handle = await Transports.StartServerAsync(Transports.Parse(o.Transport), new ServerSettings(o.Bind, o.Port, o.MaxClients, o.MaxPacketSize)).ConfigureAwait(false);
+            server = await RelayServer.StartAsync(settings, events, NullLogger.Instance).ConfigureAwait(false);
         }
         catch (InvalidOperationException ex)
         {
@@ -68,105 +114,58 @@ internal static class ServeCommand
             return 1;
         }
 
-        await using (handle.ConfigureAwait(false))
+        await using (server.ConfigureAwait(false))
         {
-            var events = new ConcurrentQueue<string>();
-            using var game = new GameThread(handle.Peer, events, o.Lobby);
-            output.WriteLine("listening on " + handle.Url);
+            foreach (var url in server.Urls)
+            {
+                output.WriteLine("listening on " + url);
+            }
+
             output.Flush();
             try
             {
                 if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
                 {
-                    await LiveTableAsync(handle, events, ct).ConfigureAwait(false);
+                    await LiveTableAsync(server, events, ct).ConfigureAwait(false);
                 }
                 else
                 {
-                    await PlainLinesAsync(output, handle, events, TimeSpan.FromSeconds(o.StatsInterval), ct).ConfigureAwait(false);
+                    await PlainLinesAsync(output, server, events, TimeSpan.FromSeconds(settings.StatsInterval), ct).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)
             {
-                // Ctrl+C or SIGTERM
+                // Ctrl+C or SIGTERM: drain below
             }
+
+            var peers = server.Router.PeerCount;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"draining: {peers} peers, up to {settings.DrainSeconds:0.#} s"));
+            output.Flush();
+            var all = await server.DrainAsync(TimeSpan.FromSeconds(settings.DrainSeconds)).ConfigureAwait(false);
+            while (events.TryDequeue(out var e))
+            {
+                output.WriteLine(e);
+            }
+
+            output.WriteLine(all ? "drained: every peer left" : string.Create(CultureInfo.InvariantCulture, $"drain time over: {server.Router.PeerCount} peers still connected were dropped"));
         }
 
         output.WriteLine("stopped");
         return 0;
     }
 
-    /// <summary>
-    /// The server's game thread: runs the MultiplayerAPI with <c>Main/Lobby</c> (or, relay only, reads and drops the
-    /// packets addressed to the server), about once a millisecond.
-    /// </summary>
-    private sealed class GameThread : IDisposable
-    {
-        private readonly NetworkedMultiplayerPeer _peer;
-        private readonly ConversationPeer? _conversation;
-        private readonly Thread _thread;
-        private volatile bool _stop;
-
-        public GameThread(NetworkedMultiplayerPeer peer, ConcurrentQueue<string> events, bool lobby)
-        {
-            _peer = peer;
-            peer.PeerConnected += id => events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"peer {id} connected"));
-            peer.PeerDisconnected += id => events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"peer {id} disconnected"));
-            peer.PacketRejected += r => events.Enqueue("rejected: " + r.Detail);
-            if (lobby)
-            {
-                _conversation = ConversationPeer.Server(peer, id => Transports.Kick(peer, id, "quit"));
-                _conversation.Lobby.ClientDone += (id, ok, detail) => events.Enqueue(string.Create(CultureInfo.InvariantCulture,
-                    $"peer {id} finished conversation v1: {(ok ? "ok" : "fail " + detail)}"));
-                _conversation.Api.RpcRejected += r => events.Enqueue("rpc rejected: " + r);
-            }
-
-            _thread = new Thread(Run) { IsBackground = true, Name = "gdnet serve game loop" };
-            _thread.Start();
-        }
-
-        private void Run()
-        {
-            while (!_stop)
-            {
-                if (_conversation is not null)
-                {
-                    _conversation.Poll();
-                }
-                else
-                {
-                    _peer.Poll();
-                    while (_peer.TryGetPacket(out _))
-                    {
-                        // Relay only: packets addressed to the server are read and dropped.
-                    }
-                }
-
-                Thread.Sleep(1);
-            }
-        }
-
-        public void Dispose()
-        {
-            _stop = true;
-            _thread.Join();
-        }
-    }
-
-    private readonly record struct Rates(double PacketsIn, double BytesIn, double PacketsOut, double BytesOut, double Relayed);
+    private readonly record struct Rates(double PacketsIn, double BytesIn, double Relayed);
 
     private static Rates RatesBetween(TrafficSample a, TrafficSample b, double seconds) => new(
-        (b.PacketsIn - a.PacketsIn) / seconds, (b.BytesIn - a.BytesIn) / seconds,
-        (b.PacketsOut - a.PacketsOut) / seconds, (b.BytesOut - a.BytesOut) / seconds, (b.Relayed - a.Relayed) / seconds);
+        (b.PacketsIn - a.PacketsIn) / seconds, (b.BytesIn - a.BytesIn) / seconds, (b.Relayed - a.Relayed) / seconds);
 
-    private static string Rejections(ServerHandle handle)
-    {
-        var r = handle.Peer.Statistics.Snapshot().Rejections;
-        return r.Count == 0 ? "none" : string.Join(", ", r.OrderBy(p => p.Key).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}")));
-    }
+    private static string Counts<TKey>(IReadOnlyDictionary<TKey, long> counts)
+        where TKey : notnull =>
+        counts.Count == 0 ? "none" : string.Join(", ", counts.OrderBy(p => p.Key.ToString(), StringComparer.Ordinal).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}")));
 
-    private static async Task PlainLinesAsync(TextWriter output, ServerHandle handle, ConcurrentQueue<string> events, TimeSpan interval, CancellationToken ct)
+    private static async Task PlainLinesAsync(TextWriter output, RelayServer server, ConcurrentQueue<string> events, TimeSpan interval, CancellationToken ct)
     {
-        var last = handle.Sample();
+        var last = server.Sample();
         var clock = Stopwatch.StartNew();
         var lastAt = TimeSpan.Zero;
         while (true)
@@ -179,11 +178,12 @@ internal static class ServeCommand
 
             if (clock.Elapsed - lastAt >= interval)
             {
-                var now = handle.Sample();
+                var now = server.Sample();
                 var at = clock.Elapsed;
                 var r = RatesBetween(last, now, (at - lastAt).TotalSeconds);
+                var stats = server.Router.GetStatistics();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"stats peers={now.Peers} in={r.PacketsIn:F0} pkt/s {Size(r.BytesIn)}/s out={r.PacketsOut:F0} pkt/s {Size(r.BytesOut)}/s relayed={r.Relayed:F0}/s rejections: {Rejections(handle)}"));
+                    $"stats peers={now.Peers} rooms={stats.Rooms} in={r.PacketsIn:F0} pkt/s {Size(r.BytesIn)}/s relayed={r.Relayed:F0}/s queued={Size(stats.QueuedBytes)} refused: {Counts(stats.Refusals)} rejections: {Counts(stats.Rejections)}"));
                 last = now;
                 lastAt = at;
             }
@@ -192,17 +192,17 @@ internal static class ServeCommand
         }
     }
 
-    private static async Task LiveTableAsync(ServerHandle handle, ConcurrentQueue<string> events, CancellationToken ct)
+    private static async Task LiveTableAsync(RelayServer server, ConcurrentQueue<string> events, CancellationToken ct)
     {
         var recent = new Queue<string>();
-        var last = handle.Sample();
+        var last = server.Sample();
         var clock = Stopwatch.StartNew();
         var lastAt = TimeSpan.Zero;
         await AnsiConsole.Live(new Text("starting…")).StartAsync(async ctx =>
         {
             while (!ct.IsCancellationRequested)
             {
-                var now = handle.Sample();
+                var now = server.Sample();
                 var at = clock.Elapsed;
                 var r = RatesBetween(last, now, Math.Max((at - lastAt).TotalSeconds, 0.001));
                 last = now;
@@ -216,21 +216,27 @@ internal static class ServeCommand
                     }
                 }
 
-                var table = new Table().Border(TableBorder.Rounded).Title($"gdnet serve — {Markup.Escape(handle.Url)}")
-                    .AddColumn("") .AddColumn(new TableColumn("now").RightAligned()).AddColumn(new TableColumn("total").RightAligned());
+                var stats = server.Router.GetStatistics();
+                var table = new Table().Border(TableBorder.Rounded).Title($"gdnet serve — {Markup.Escape(string.Join("  ", server.Urls))}")
+                    .AddColumn("").AddColumn(new TableColumn("now").RightAligned()).AddColumn(new TableColumn("total").RightAligned());
                 table.AddRow("peers", now.Peers.ToString(CultureInfo.InvariantCulture), "");
+                table.AddRow("rooms", stats.Rooms.ToString(CultureInfo.InvariantCulture), "");
                 table.AddRow("packets in", Rate(r.PacketsIn) + "/s", now.PacketsIn.ToString("N0", CultureInfo.InvariantCulture));
-                table.AddRow("packets out", Rate(r.PacketsOut) + "/s", now.PacketsOut.ToString("N0", CultureInfo.InvariantCulture));
                 table.AddRow("bytes in", Size(r.BytesIn) + "/s", Size(now.BytesIn));
-                table.AddRow("bytes out", Size(r.BytesOut) + "/s", Size(now.BytesOut));
                 table.AddRow("relayed", Rate(r.Relayed) + "/s", now.Relayed.ToString("N0", CultureInfo.InvariantCulture));
-                foreach (var (reason, n) in handle.Peer.Statistics.Snapshot().Rejections.OrderBy(p => p.Key))
+                table.AddRow("queued to send", Size(stats.QueuedBytes), "");
+                foreach (var (reason, n) in stats.Refusals.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    table.AddRow("[yellow]refused: " + reason + "[/]", "", n.ToString("N0", CultureInfo.InvariantCulture));
+                }
+
+                foreach (var (reason, n) in stats.Rejections.OrderBy(p => p.Key))
                 {
                     table.AddRow("[yellow]rejected: " + reason + "[/]", "", n.ToString("N0", CultureInfo.InvariantCulture));
                 }
 
                 var log = recent.Count == 0 ? new Text("no events yet", new Style(Color.Grey)) : new Text(string.Join('\n', recent));
-                ctx.UpdateTarget(new Rows(table, new Panel(log).Header("recent events").Border(BoxBorder.Rounded), new Text("Ctrl+C stops the server.", new Style(Color.Grey))));
+                ctx.UpdateTarget(new Rows(table, new Panel(log).Header("recent events").Border(BoxBorder.Rounded), new Text("Ctrl+C drains and stops the server.", new Style(Color.Grey))));
                 ctx.Refresh();
                 try
                 {

@@ -34,6 +34,8 @@ public sealed class ConversationLobby : Node
 
     private readonly Dictionary<int, Progress> _progress = [];
     private readonly List<int> _pendingKicks = [];
+    private readonly List<int> _waiting = [];
+    private bool _started;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private MultiplayerAPI? _api;
     private TimeSpan _resendAt;
@@ -55,6 +57,13 @@ public sealed class ConversationLobby : Node
     }
 
     public ConversationRole Role { get; }
+
+    /// <summary>
+    /// Server: the match starts when this many clients are in (they are welcomed together), and they leave together
+    /// (each one's <c>quit</c> is answered by the disconnect only once every welcomed client has quit or left). With
+    /// several clients this makes every client see every other's broadcasts. Default 1 (each client on its own).
+    /// </summary>
+    public int MinPlayers { get; set; } = 1;
 
     /// <summary>Godot-style output lines (RPC_RECEIVED, CHECK, STEP, CLIENT_DONE, DONE…), for logs and diagnostics.</summary>
     public event Action<string>? Line;
@@ -117,7 +126,8 @@ public sealed class ConversationLobby : Node
     /// <summary>Once per frame after <see cref="MultiplayerAPI.Poll"/>: resends the unreliable ping, performs deferred kicks.</summary>
     public void Update()
     {
-        if (_pendingKicks.Count > 0)
+        // With MinPlayers, everyone leaves together: the kicks wait until every client still here has quit.
+        if (_pendingKicks.Count > 0 && (MinPlayers <= 1 || _progress.Values.All(p => p.Finished)))
         {
             foreach (var id in _pendingKicks)
             {
@@ -207,14 +217,36 @@ public sealed class ConversationLobby : Node
         if (IsServer)
         {
             P(id);
-            RpcId(id, nameof(Welcome), id, ServerName);
-            RsetId(id, nameof(Motd), MotdText);
+            if (_started || MinPlayers <= 1)
+            {
+                Greet(id);
+                return;
+            }
+
+            _waiting.Add(id);
+            if (_waiting.Count >= MinPlayers)
+            {
+                _started = true;
+                foreach (var w in _waiting)
+                {
+                    Greet(w);
+                }
+
+                _waiting.Clear();
+            }
         }
+    }
+
+    private void Greet(int id)
+    {
+        RpcId(id, nameof(Welcome), id, ServerName);
+        RsetId(id, nameof(Motd), MotdText);
     }
 
     private void OnPeerDisconnected(int id)
     {
         Emit(string.Create(CultureInfo.InvariantCulture, $"EVENT peer_disconnected {id}"));
+        _waiting.Remove(id);
         if (IsServer && _progress.TryGetValue(id, out var p))
         {
             if (!p.Finished)

@@ -1,0 +1,210 @@
+using System.Collections;
+using System.Globalization;
+using System.Net;
+using GdNet.Server;
+using Microsoft.Extensions.Configuration;
+
+namespace GdNet.Cli.Serve;
+
+/// <summary>
+/// Every setting of <c>gdnet serve</c>, with its default. Each comes, in rising precedence, from the default, the JSON
+/// config file (<c>--config</c>), an environment variable <c>GDNET_NAME</c> (the key in upper snake case, e.g.
+/// <c>GDNET_MAX_PEERS_PER_ROOM</c>, or as written, <c>GDNET_MaxPeersPerRoom</c>), and the command line
+/// (<c>--max-peers-per-room</c>) — layered with <c>Microsoft.Extensions.Configuration</c>.
+/// </summary>
+internal sealed record ServeSettings
+{
+    public string Transport { get; init; } = "ws";
+
+    public int Port { get; init; } = 9080;
+
+    public string Bind { get; init; } = "127.0.0.1";
+
+    public int MaxClients { get; init; } = 4096;
+
+    public int MaxPeersPerRoom { get; init; } = 4096;
+
+    public int MaxRooms { get; init; } = 1024;
+
+    public int MaxPacketSize { get; init; } = 65527;
+
+    public int MaxConnectionsPerIp { get; init; } = 64;
+
+    public double MaxConnectionsPerSecond { get; init; } = 10;
+
+    public double MaxPacketsPerSecond { get; init; } = 20_000;
+
+    public double MaxBytesPerSecond { get; init; } = 8 << 20;
+
+    public long MaxQueuedBytesTotal { get; init; } = 256L << 20;
+
+    public string? JwtSecretFile { get; init; }
+
+    public string? EnetAllow { get; init; }
+
+    public string EnetRoom { get; init; } = Room.DefaultName;
+
+    public double DrainSeconds { get; init; } = 5;
+
+    public bool Lobby { get; init; } = true;
+
+    public int LobbyMinPlayers { get; init; } = 1;
+
+    public double StatsInterval { get; init; } = 5;
+
+    /// <summary>The transports asked for, in order, without repeats (ws, enet).</summary>
+    public IReadOnlyList<TransportKind> Transports => [.. Transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(Cli.Transports.Parse).Distinct()];
+
+    /// <summary>The relay options these settings give.</summary>
+    public RelayOptions ToRelayOptions() => new()
+    {
+        MaxPeers = MaxClients,
+        MaxPeersPerRoom = MaxPeersPerRoom,
+        MaxRooms = MaxRooms,
+        MaxConnectionsPerAddress = MaxConnectionsPerIp,
+        ConnectionsPerSecondPerAddress = MaxConnectionsPerSecond,
+        ConnectionBurstPerAddress = Math.Max(1, (int)Math.Ceiling(MaxConnectionsPerSecond * 2)),
+        MaxPacketsPerSecond = MaxPacketsPerSecond,
+        MaxBytesPerSecond = MaxBytesPerSecond,
+        MaxQueuedBytesTotal = MaxQueuedBytesTotal,
+    };
+
+    /// <summary>What is wrong with these settings, in words, or null.</summary>
+    public string? Validate()
+    {
+        string[] known = ["ws", "websocket", "enet"];
+        foreach (var t in Transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!known.Contains(t.ToLowerInvariant()))
+            {
+                return $"transport must be ws, enet or ws,enet (not '{t}')";
+            }
+        }
+
+        return this switch
+        {
+            _ when Transports.Count == 0 => "transport must name at least one of ws, enet",
+            { Port: < 0 or > 65535 } => "port must be between 0 and 65535",
+            { MaxClients: < 1 } => "max-clients must be at least 1",
+            { MaxPeersPerRoom: < 1 } => "max-peers-per-room must be at least 1",
+            { MaxRooms: < 1 } => "max-rooms must be at least 1",
+            { MaxPacketSize: < 1 or > (1 << 30) - 9 } => "max-packet-size must be between 1 and 1073741815",
+            { MaxConnectionsPerIp: < 0 } => "max-connections-per-ip must be 0 (no limit) or more",
+            { MaxConnectionsPerSecond: < 0 } => "max-connections-per-second must be 0 (no limit) or more",
+            { MaxPacketsPerSecond: < 0 } => "max-packets-per-second must be 0 (no limit) or more",
+            { MaxBytesPerSecond: < 0 } => "max-bytes-per-second must be 0 (no limit) or more",
+            { MaxQueuedBytesTotal: < 1 } => "max-queued-bytes-total must be at least 1",
+            { LobbyMinPlayers: < 1 } => "lobby-min-players must be at least 1",
+            { DrainSeconds: < 0 } => "drain-seconds must be 0 or more",
+            { StatsInterval: <= 0 } => "stats-interval must be positive",
+            _ when !Room.IsValidName(EnetRoom) => "enet-room must be 1-64 characters of A-Z a-z 0-9 _ -",
+            _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) => "bind must be an IP address or *",
+            _ when EnetAllow is not null && EnetAllowError() is { } e => "enet-allow: " + e,
+            _ when EnetAllow is not null && JwtSecretFile is null => "enet-allow only applies with jwt-secret-file (without tokens every ENet client is admitted)",
+            _ => null,
+        };
+    }
+
+    private string? EnetAllowError()
+    {
+        try
+        {
+            AddressAllowList.Parse(EnetAllow!);
+            return null;
+        }
+        catch (FormatException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    /// <summary>
+    /// Layers the defaults, the JSON file at <paramref name="configFile"/> (when given), the <c>GDNET_</c> environment
+    /// variables of <paramref name="environment"/> and the command-line values in <paramref name="commandLine"/> (key →
+    /// value, only those given). Throws <see cref="FormatException"/> naming the key and where its bad value came from.
+    /// </summary>
+    public static ServeSettings Load(string? configFile, IDictionary environment, IReadOnlyDictionary<string, string?> commandLine)
+    {
+        var builder = new ConfigurationBuilder();
+        if (configFile is not null)
+        {
+            if (!File.Exists(configFile))
+            {
+                throw new FormatException($"config file {configFile} does not exist");
+            }
+
+            builder.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: false);
+        }
+
+        var env = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry e in environment)
+        {
+            if (e.Key is string k && k.StartsWith("GDNET_", StringComparison.OrdinalIgnoreCase) && k.Length > 6)
+            {
+                env[k[6..].Replace("_", string.Empty, StringComparison.Ordinal)] = e.Value as string;
+            }
+        }
+
+        builder.AddInMemoryCollection(env);
+        builder.AddInMemoryCollection(commandLine);
+        IConfiguration config;
+        try
+        {
+            config = builder.Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new FormatException($"config file {configFile} is not valid JSON: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+
+        var d = new ServeSettings();
+        return new ServeSettings
+        {
+            Transport = config[nameof(Transport)] ?? d.Transport,
+            Port = Int(config, nameof(Port), d.Port),
+            Bind = config[nameof(Bind)] ?? d.Bind,
+            MaxClients = Int(config, nameof(MaxClients), d.MaxClients),
+            MaxPeersPerRoom = Int(config, nameof(MaxPeersPerRoom), d.MaxPeersPerRoom),
+            MaxRooms = Int(config, nameof(MaxRooms), d.MaxRooms),
+            MaxPacketSize = Int(config, nameof(MaxPacketSize), d.MaxPacketSize),
+            MaxConnectionsPerIp = Int(config, nameof(MaxConnectionsPerIp), d.MaxConnectionsPerIp),
+            MaxConnectionsPerSecond = Real(config, nameof(MaxConnectionsPerSecond), d.MaxConnectionsPerSecond),
+            MaxPacketsPerSecond = Real(config, nameof(MaxPacketsPerSecond), d.MaxPacketsPerSecond),
+            MaxBytesPerSecond = Real(config, nameof(MaxBytesPerSecond), d.MaxBytesPerSecond),
+            MaxQueuedBytesTotal = Long(config, nameof(MaxQueuedBytesTotal), d.MaxQueuedBytesTotal),
+            JwtSecretFile = config[nameof(JwtSecretFile)] ?? d.JwtSecretFile,
+            EnetAllow = config[nameof(EnetAllow)] ?? d.EnetAllow,
+            EnetRoom = config[nameof(EnetRoom)] ?? d.EnetRoom,
+            DrainSeconds = Real(config, nameof(DrainSeconds), d.DrainSeconds),
+            Lobby = Bool(config, nameof(Lobby), d.Lobby),
+            LobbyMinPlayers = Int(config, nameof(LobbyMinPlayers), d.LobbyMinPlayers),
+            StatsInterval = Real(config, nameof(StatsInterval), d.StatsInterval),
+        };
+    }
+
+    private static int Int(IConfiguration c, string key, int d) => c[key] is { } s
+        ? int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(key, s, "a whole number")
+        : d;
+
+    private static long Long(IConfiguration c, string key, long d) => c[key] is { } s
+        ? long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(key, s, "a whole number")
+        : d;
+
+    private static double Real(IConfiguration c, string key, double d) => c[key] is { } s
+        ? double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : throw Bad(key, s, "a number")
+        : d;
+
+    private static bool Bool(IConfiguration c, string key, bool d) => c[key] is { } s
+        ? bool.TryParse(s, out var v) ? v : throw Bad(key, s, "true or false")
+        : d;
+
+    private static FormatException Bad(string key, string value, string what) =>
+        new($"{key} (--{Kebab(key)} / GDNET_{Snake(key)} / \"{key}\" in the config file) must be {what}, not '{value}'");
+
+    /// <summary><c>MaxPeersPerRoom</c> → <c>max-peers-per-room</c>.</summary>
+    public static string Kebab(string key) => string.Concat(key.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    /// <summary><c>MaxPeersPerRoom</c> → <c>MAX_PEERS_PER_ROOM</c>.</summary>
+    public static string Snake(string key) => Kebab(key).Replace('-', '_').ToUpperInvariant();
+}
