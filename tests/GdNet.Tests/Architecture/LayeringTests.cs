@@ -4,7 +4,10 @@ using Xunit;
 
 namespace GdNet.Tests.Architecture;
 
-/// <summary>Folders are layers and arrows point down: Variants ← Peers ← Multiplayer; transports use Peers only.</summary>
+/// <summary>
+/// Folders are layers and arrows point down: Variants ← Peers ← Multiplayer ← Server (the relay core); transports use
+/// Peers and the relay core, never MultiplayerAPI, each other or the CLI.
+/// </summary>
 public sealed partial class LayeringTests
 {
     [GeneratedRegex(@"^\s*(global\s+)?using\s+(static\s+)?(?<ns>GdNet(\.[A-Za-z]+)*)\s*;", RegexOptions.Multiline)]
@@ -12,9 +15,10 @@ public sealed partial class LayeringTests
 
     public static TheoryData<string, string[]> Layers => new()
     {
-        { "src/GdNet/Variants", ["GdNet.Peers", "GdNet.Multiplayer", "GdNet.WebSockets", "GdNet.Enet"] },
-        { "src/GdNet/Peers", ["GdNet.Multiplayer", "GdNet.WebSockets", "GdNet.Enet"] },
-        { "src/GdNet/Multiplayer", ["GdNet.WebSockets", "GdNet.Enet"] },
+        { "src/GdNet/Variants", ["GdNet.Peers", "GdNet.Multiplayer", "GdNet.Server", "GdNet.WebSockets", "GdNet.Enet"] },
+        { "src/GdNet/Peers", ["GdNet.Multiplayer", "GdNet.Server", "GdNet.WebSockets", "GdNet.Enet"] },
+        { "src/GdNet/Multiplayer", ["GdNet.Server", "GdNet.WebSockets", "GdNet.Enet"] },
+        { "src/GdNet.Server", ["GdNet.WebSockets", "GdNet.Enet", "GdNet.Cli"] },
         { "src/GdNet.WebSockets", ["GdNet.Multiplayer", "GdNet.Enet", "GdNet.Cli"] },
         { "src/GdNet.Enet", ["GdNet.Multiplayer", "GdNet.WebSockets", "GdNet.Cli"] },
     };

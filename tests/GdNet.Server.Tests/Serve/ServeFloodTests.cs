@@ -1,0 +1,86 @@
+using System.Net.WebSockets;
+using GdNet.Peers;
+using GdNet.TestSupport;
+using GdNet.WebSockets;
+using static GdNet.Server.Tests.Serve.ServeKit;
+
+namespace GdNet.Server.Tests.Serve;
+
+/// <summary>
+/// A flooding client and one that never reads, against <c>gdnet serve</c> with tight limits, while a real Godot client
+/// plays its conversation in the same room: the flood is rate-limited and then cut, the non-reader is cut, a connection
+/// over the per-address limit is refused, and the Godot client is unaffected.
+/// </summary>
+[Trait("Category", "Interop")]
+public sealed class ServeFloodTests
+{
+    [Fact]
+    public async Task Flooder_and_non_reader_are_cut_per_address_limit_holds_and_the_Godot_client_is_unaffected()
+    {
+        var (serve, port) = await StartAsync(1,
+            "--max-packets-per-second", "200", "--max-connections-per-ip", "4", "--max-queued-bytes-total", "1048576", "--drain-seconds", "1");
+        await using var _ = serve;
+        var url = $"ws://127.0.0.1:{port}/arena";
+
+        // A raw WebSocket that completes the handshake and then never reads: broadcasts pile up for it.
+        using var nonReader = new ClientWebSocket();
+        await nonReader.ConnectAsync(new Uri(url), CancellationToken.None);
+
+        await using var flooder = new WebSocketClient();
+        Assert.Equal(Error.Ok, flooder.ConnectToUrl(url));
+        var flooderDone = false;
+        var target = 0;
+        flooder.ServerDisconnected += () => flooderDone = true;
+        flooder.ConnectionFailed += () => flooderDone = true;
+        flooder.PeerConnected += id => target = target == 0 && id != 1 ? id : target; // the non-reader, there before it
+        var until = DateTime.UtcNow + Wait;
+        while (target == 0 && DateTime.UtcNow < until)
+        {
+            flooder.Poll();
+            await Task.Delay(5);
+        }
+
+        Assert.NotEqual(0, target);
+        await using var godot = Godot("ws-client", $"--url={url}");
+        Assert.True(await serve.WaitForLinesContainingAsync("connected (room arena,", 3, Wait), serve.Describe());
+
+        // Fourth connection from 127.0.0.1 (non-reader, flooder, Godot, this): refused before the upgrade.
+        using (var fourth = new ClientWebSocket())
+        {
+            var refused = await Assert.ThrowsAsync<WebSocketException>(() => fourth.ConnectAsync(new Uri(url), CancellationToken.None));
+            Assert.Contains("503", refused.Message, StringComparison.Ordinal);
+        }
+
+        // Flood: 60 KiB packets at the non-reader as fast as the client can queue them, until the server cuts it (over
+        // its rate for 5 s). The non-reader's queue grows until the server cuts it too.
+        var payload = new byte[60 * 1024];
+        var sent = 0;
+        var deadline = DateTime.UtcNow + Wait;
+        while (!flooderDone && DateTime.UtcNow < deadline)
+        {
+            flooder.Poll();
+            if (flooder.GetConnectionStatus() == ConnectionStatus.Connected)
+            {
+                flooder.SetTargetPeer(target);
+                if (flooder.PutPacket(payload) == Error.Ok)
+                {
+                    sent++;
+                }
+            }
+
+            if (sent % 64 == 0)
+            {
+                await Task.Delay(1);
+            }
+        }
+
+        Assert.True(flooderDone, "the flooder was never disconnected\n" + serve.Describe());
+        var exit = await godot.WaitForExitAsync(Wait);
+        Assert.True(exit == 0 && godot.DoneLine == "DONE ok", Describe(serve, godot));
+        Assert.True(await serve.WaitForLinesContainingAsync("RateLimited=", 1, Wait), serve.Describe());
+        Assert.Contains(serve.Lines, l => l.StartsWith("refused ws ", StringComparison.Ordinal) && l.Contains("TooManyFromAddress", StringComparison.Ordinal));
+        Assert.Contains(serve.Lines, l => l.Contains("reads too slowly", StringComparison.Ordinal));
+        Assert.Contains(serve.Lines, l => l.Contains("over the packet rate limit", StringComparison.Ordinal) || l.Contains("over the byte rate limit", StringComparison.Ordinal));
+        Assert.Equal(0, await serve.TerminateAsync(Wait));
+    }
+}

@@ -1,0 +1,90 @@
+using System.Collections;
+using GdNet.Cli.Serve;
+
+namespace GdNet.Server.Tests.Serve;
+
+/// <summary>gdnet serve's settings: defaults, then the JSON file, then GDNET_ variables, then the command line.</summary>
+public sealed class ServeSettingsTests : IDisposable
+{
+    private readonly string _file = Path.Combine(Path.GetTempPath(), $"gdnet-{Guid.NewGuid():N}.json");
+
+    public void Dispose() => File.Delete(_file);
+
+    private static Dictionary<string, string?> Cli(params (string Key, string Value)[] values) =>
+        values.ToDictionary(v => v.Key, v => (string?)v.Value, StringComparer.OrdinalIgnoreCase);
+
+    [Fact]
+    public void Defaults_without_any_source()
+    {
+        var s = ServeSettings.Load(null, new Hashtable(), Cli());
+        Assert.Equal(new ServeSettings(), s);
+        Assert.Null(s.Validate());
+        Assert.Equal("ws", s.Transport);
+        Assert.Equal(9080, s.Port);
+    }
+
+    [Fact]
+    public void The_command_line_beats_the_environment_which_beats_the_file()
+    {
+        File.WriteAllText(_file, """{ "Port": 1000, "MaxPeersPerRoom": 10, "maxRooms": 7, "EnetRoom": "fromfile", "Lobby": false }""");
+        var env = new Hashtable { ["GDNET_MAX_PEERS_PER_ROOM"] = "20", ["GDNET_PORT"] = "2000", ["OTHER_PORT"] = "1" };
+
+        var s = ServeSettings.Load(_file, env, Cli(("Port", "3000")));
+
+        Assert.Equal(3000, s.Port);            // flag over env over file
+        Assert.Equal(20, s.MaxPeersPerRoom);   // env (upper snake case) over file
+        Assert.Equal(7, s.MaxRooms);           // file, keys case-insensitive
+        Assert.Equal("fromfile", s.EnetRoom);
+        Assert.False(s.Lobby);
+        Assert.Equal(4096, s.MaxClients);      // default
+    }
+
+    [Fact]
+    public void Environment_names_may_also_be_written_as_the_key()
+    {
+        var s = ServeSettings.Load(null, new Hashtable { ["GDNET_MaxClients"] = "12", ["GDNET_TRANSPORT"] = "ws,enet" }, Cli());
+        Assert.Equal(12, s.MaxClients);
+        Assert.Equal([GdNet.Cli.TransportKind.Ws, GdNet.Cli.TransportKind.Enet], s.Transports);
+    }
+
+    [Fact]
+    public void A_bad_value_names_the_setting_in_every_form_and_its_value()
+    {
+        var ex = Assert.Throws<FormatException>(() => ServeSettings.Load(null, new Hashtable { ["GDNET_MAX_PEERS_PER_ROOM"] = "lots" }, Cli()));
+        Assert.Contains("--max-peers-per-room", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("GDNET_MAX_PEERS_PER_ROOM", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("'lots'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_or_broken_config_file_is_reported()
+    {
+        Assert.Contains("does not exist", Assert.Throws<FormatException>(() => ServeSettings.Load("/nonexistent/gdnet.json", new Hashtable(), Cli())).Message, StringComparison.Ordinal);
+        File.WriteAllText(_file, "{ not json");
+        Assert.Contains("not valid JSON", Assert.Throws<FormatException>(() => ServeSettings.Load(_file, new Hashtable(), Cli())).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Transport", "udp", "transport must be")]
+    [InlineData("Port", "70000", "port must be")]
+    [InlineData("EnetRoom", "bad room", "enet-room")]
+    [InlineData("EnetAllow", "10.0.0.0/8", "only applies with jwt-secret-file")]
+    [InlineData("MaxPacketsPerSecond", "-1", "max-packets-per-second")]
+    [InlineData("Bind", "nowhere", "bind must be")]
+    public void Invalid_settings_say_what_to_do(string key, string value, string message)
+    {
+        var s = ServeSettings.Load(null, new Hashtable(), Cli((key, value)));
+        Assert.Contains(message, s.Validate(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Relay_options_follow_the_settings()
+    {
+        var s = ServeSettings.Load(null, new Hashtable(), Cli(("MaxClients", "5"), ("MaxPeersPerRoom", "3"), ("MaxConnectionsPerIp", "2"), ("MaxQueuedBytesTotal", "4096")));
+        var o = s.ToRelayOptions();
+        Assert.Equal(5, o.MaxPeers);
+        Assert.Equal(3, o.MaxPeersPerRoom);
+        Assert.Equal(2, o.MaxConnectionsPerAddress);
+        Assert.Equal(4096, o.MaxQueuedBytesTotal);
+    }
+}
