@@ -37,7 +37,7 @@ internal static class BenchCommand
     /// <summary>Bound on one Godot probe run (ENet's reliable burst alone takes about 6 s).</summary>
     private static readonly TimeSpan GodotRunTimeout = TimeSpan.FromSeconds(60);
 
-    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared);
+    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared, bool Relay, int Rooms);
 
     public static Command Create()
     {
@@ -48,21 +48,23 @@ internal static class BenchCommand
         var payload = new Option<int>("--payload") { Description = "PoolByteArray size per RPC (16 gives Godot's 40-byte probe RPC).", DefaultValueFactory = _ => 16 };
         var vsGodot = new Option<bool>("--vs-godot") { Description = "First run the real Godot 3.2.3 throughput probe (burst, on this machine, now) and give GdNet's throughput as a ratio to it (ws and enet only; needs godot3-server)." };
         var godotRuns = new Option<int>("--godot-runs") { Description = "Godot probe runs for --vs-godot; the median is used (1–15).", DefaultValueFactory = _ => 1 };
+        var relay = new Option<bool>("--relay") { Description = "Measure the relay instead: clients in pairs send the probe RPC to each other through the server (needs an even --clients)." };
+        var rooms = new Option<int>("--rooms") { Description = "With --relay over ws: spread the pairs over this many rooms of a relay router (1 uses the WebSocketServer peer, as earlier versions).", DefaultValueFactory = _ => 1 };
         var shared = new Option<string?>("--shared") { Description = "The shared fixtures folder holding godot3/run-peer.sh (default: $GDNET_SHARED, else ../shared beside the repository root)." };
         var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
         {
-            transport, clients, seconds, payload, vsGodot, godotRuns, shared,
+            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms,
         };
         command.SetAction((result, ct) => RunAsync(
             result,
             new BenchOptions(Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload),
-                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared)),
+                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared), result.GetValue(relay), result.GetValue(rooms)),
             ct));
         return command;
     }
 
     /// <summary><c>/root/Main</c>'s child <c>Bench</c>, on the server and on every client.</summary>
-    private sealed class BenchNode : Node
+    internal sealed class BenchNode : Node
     {
         private readonly Dictionary<int, int> _slots = [];
 
@@ -160,6 +162,31 @@ internal static class BenchCommand
         if (options.GodotRuns is < 1 or > 15)
         {
             return CliOutput.Fail(result, "--godot-runs must be between 1 and 15");
+        }
+
+        if (options.Relay)
+        {
+            if (options.VsGodot)
+            {
+                return CliOutput.Fail(result, "--relay and --vs-godot do not go together: Godot's probe measures client-to-server RPCs");
+            }
+
+            if (clientCount % 2 != 0 || clientCount < 2)
+            {
+                return CliOutput.Fail(result, "--relay needs an even --clients of at least 2 (clients send to each other in pairs)");
+            }
+
+            if (options.Rooms < 1 || options.Rooms > clientCount / 2)
+            {
+                return CliOutput.Fail(result, "--rooms must be between 1 and the number of pairs (--clients / 2)");
+            }
+
+            if (options.Rooms > 1 && kind != TransportKind.Ws)
+            {
+                return CliOutput.Fail(result, "--rooms above 1 needs --transport ws (rooms come from the WebSocket URL path)");
+            }
+
+            return await RelayBench.RunAsync(result, kind, clientCount, options.Rooms, seconds, payloadSize, ct).ConfigureAwait(false);
         }
 
         var output = CliOutput.Out(result);
@@ -489,7 +516,7 @@ internal static class BenchCommand
         return new Outcome(sent, received, delivered, Volatile.Read(ref serverNode.OutOfOrder), elapsed, [.. clients.SelectMany(c => c.Node.RoundTrips)], rejected);
     }
 
-    private static int RpcSize(int payload) => 1 + 4 + 2 + 1 + 8 + 8 + ((payload + 3) & ~3);
+    internal static int RpcSize(int payload) => 1 + 4 + 2 + 1 + 8 + 8 + ((payload + 3) & ~3);
 
     private static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 

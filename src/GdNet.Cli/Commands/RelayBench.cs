@@ -1,0 +1,193 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using GdNet.Multiplayer;
+using GdNet.Peers;
+using GdNet.Server;
+using GdNet.WebSockets;
+
+namespace GdNet.Cli.Commands;
+
+/// <summary>
+/// <c>gdnet bench --relay [--rooms N]</c>: relay throughput. Clients in pairs send the probe RPC
+/// (<c>rpc_id(partner, "r", seq, PoolByteArray(16))</c>) to each other through the server as fast as a window of
+/// <see cref="Window"/> unreceived RPCs per client allows; the figure is RPCs dispatched by the receiving clients per
+/// second, with every RPC checked for loss and order. With one room the server is the transport's Godot-style server
+/// peer (as in earlier versions, so builds compare like for like); with more, a <see cref="RelayRouter"/> with a
+/// <see cref="WebSocketRelayListener"/> and the pairs spread over rooms by URL path.
+/// </summary>
+internal static class RelayBench
+{
+    private const int Window = 20_000;
+
+    private sealed class Member(NetworkedMultiplayerPeer peer)
+    {
+        public NetworkedMultiplayerPeer Peer { get; } = peer;
+
+        public MultiplayerAPI Api { get; } = new();
+
+        public BenchCommand.BenchNode Node { get; } = new(1);
+
+        public Member? Partner { get; set; }
+
+        public long Sent;
+    }
+
+    public static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, int rooms, double seconds, int payloadSize, CancellationToken ct)
+    {
+        var output = CliOutput.Out(result);
+        Func<int, NetworkedMultiplayerPeer> newClient;
+        Func<ValueTask> stop;
+        Action serverFrame;
+        if (rooms == 1)
+        {
+            var network = await Transports.StartInProcessAsync(kind).ConfigureAwait(false);
+            newClient = _ => network.NewClient();
+            serverFrame = () =>
+            {
+                network.Pump();
+                network.Server.Peer.Poll();
+                while (network.Server.Peer.TryGetPacket(out _))
+                {
+                    // relay mode: nothing is addressed to the server
+                }
+            };
+            stop = network.DisposeAsync;
+        }
+        else
+        {
+            var router = new RelayRouter(new RelayOptions
+            {
+                MaxConnectionsPerAddress = 0,
+                ConnectionsPerSecondPerAddress = 0,
+                MaxPacketsPerSecond = 0,
+                MaxBytesPerSecond = 0,
+                MaxPeers = 100_000,
+                MaxPeersPerRoom = 100_000,
+            });
+            var listener = new WebSocketRelayListener(router) { BindIp = "127.0.0.1" };
+            if (await listener.ListenAsync(0).ConfigureAwait(false) != Error.Ok)
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+                result.InvocationConfiguration.Error.WriteLine("gdnet: the bench relay could not listen on 127.0.0.1");
+                return 1;
+            }
+
+            var made = new List<WebSocketClient>();
+            newClient = i =>
+            {
+                var c = new WebSocketClient();
+                made.Add(c);
+                var err = c.ConnectToUrl(string.Create(CultureInfo.InvariantCulture, $"{listener.Url}/room-{i / 2 % rooms}"));
+                return err == Error.Ok ? c : throw new InvalidOperationException("cannot connect a bench client: " + err);
+            };
+            serverFrame = static () => { };
+            stop = async () =>
+            {
+                foreach (var c in made)
+                {
+                    await c.DisposeAsync().ConfigureAwait(false);
+                }
+
+                await listener.DisposeAsync().ConfigureAwait(false);
+            };
+        }
+
+        try
+        {
+            var members = new List<Member>();
+            for (var i = 0; i < clientCount; i++)
+            {
+                var m = new Member(newClient(i));
+                var main = new Node { Name = "Main" };
+                m.Api.RootNode.AddChild(main);
+                main.AddChild(m.Node);
+                m.Api.NetworkPeer = m.Peer;
+                members.Add(m);
+            }
+
+            for (var i = 0; i < clientCount; i += 2)
+            {
+                members[i].Partner = members[i + 1];
+                members[i + 1].Partner = members[i];
+            }
+
+            // Everyone connected and seeing its partner.
+            var clock = Stopwatch.StartNew();
+            while (members.Any(m => m.Peer.GetConnectionStatus() != ConnectionStatus.Connected
+                || Array.IndexOf(m.Api.GetNetworkConnectedPeers(), m.Partner!.Peer.GetUniqueId()) < 0))
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    result.InvocationConfiguration.Error.WriteLine("gdnet: the bench clients did not all connect within 30 s");
+                    return 1;
+                }
+
+                serverFrame();
+                members.ForEach(m => m.Api.Poll());
+                await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"measuring relay throughput for {seconds:0.#} s…"));
+            output.Flush();
+            var payload = new byte[payloadSize];
+            var outcome = await Task.Factory.StartNew(() => Measure(members, payload, TimeSpan.FromSeconds(seconds), serverFrame, ct),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+
+            var rate = outcome.InTime / outcome.Seconds;
+            var lost = outcome.Sent - outcome.Delivered;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"relay {kind.ToString().ToLowerInvariant()}: {clientCount} clients in {rooms} room{(rooms == 1 ? "" : "s")}, rpc_id(partner, \"r\", int, PoolByteArray({payloadSize})) = {BenchCommand.RpcSize(payloadSize)} bytes"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"relayed {rate:N0} RPC/s ({outcome.InTime:N0} in {outcome.Seconds:0.##} s); sent {outcome.Sent:N0}, delivered {outcome.Delivered:N0}, lost {lost:N0}, out of order {outcome.OutOfOrder:N0}"));
+            output.Flush();
+            return lost == 0 && outcome.OutOfOrder == 0 ? 0 : 1;
+        }
+        finally
+        {
+            await stop().ConfigureAwait(false);
+        }
+    }
+
+    private sealed record Outcome(long Sent, long InTime, long Delivered, long OutOfOrder, double Seconds);
+
+    private static Outcome Measure(List<Member> members, byte[] payload, TimeSpan time, Action serverFrame, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < time && !ct.IsCancellationRequested)
+        {
+            foreach (var m in members)
+            {
+                var partner = m.Partner!;
+                var room = Window - (m.Sent - Volatile.Read(ref partner.Node.Received));
+                var to = partner.Peer.GetUniqueId();
+                for (var k = 0; k < Math.Min(1024, room); k++)
+                {
+                    if (m.Node.RpcId(to, "R", m.Sent, payload) != Error.Ok)
+                    {
+                        break;
+                    }
+
+                    m.Sent++;
+                }
+
+                m.Api.Poll();
+            }
+
+            serverFrame();
+        }
+
+        var elapsed = clock.Elapsed.TotalSeconds;
+        var inTime = members.Sum(m => Volatile.Read(ref m.Node.Received));
+        var sent = members.Sum(m => m.Sent);
+        var drain = Stopwatch.StartNew();
+        while (members.Sum(m => Volatile.Read(ref m.Node.Received)) < sent && drain.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            members.ForEach(m => m.Api.Poll());
+            serverFrame();
+            Thread.Sleep(1);
+        }
+
+        return new Outcome(sent, inTime, members.Sum(m => m.Node.Received), members.Sum(m => m.Node.OutOfOrder), elapsed);
+    }
+}
