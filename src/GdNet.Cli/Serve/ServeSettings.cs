@@ -78,30 +78,30 @@ internal sealed record ServeSettings
         {
             if (!known.Contains(t.ToLowerInvariant()))
             {
-                return $"transport must be ws, enet or ws,enet (not '{t}')";
+                return $"--transport must be ws, enet or ws,enet (not '{t}')";
             }
         }
 
         return this switch
         {
-            _ when Transports.Count == 0 => "transport must name at least one of ws, enet",
-            { Port: < 0 or > 65535 } => "port must be between 0 and 65535",
-            { MaxClients: < 1 } => "max-clients must be at least 1",
-            { MaxPeersPerRoom: < 1 } => "max-peers-per-room must be at least 1",
-            { MaxRooms: < 1 } => "max-rooms must be at least 1",
-            { MaxPacketSize: < 1 or > (1 << 30) - 9 } => "max-packet-size must be between 1 and 1073741815",
-            { MaxConnectionsPerIp: < 0 } => "max-connections-per-ip must be 0 (no limit) or more",
-            { MaxConnectionsPerSecond: < 0 } => "max-connections-per-second must be 0 (no limit) or more",
-            { MaxPacketsPerSecond: < 0 } => "max-packets-per-second must be 0 (no limit) or more",
-            { MaxBytesPerSecond: < 0 } => "max-bytes-per-second must be 0 (no limit) or more",
-            { MaxQueuedBytesTotal: < 1 } => "max-queued-bytes-total must be at least 1",
-            { LobbyMinPlayers: < 1 } => "lobby-min-players must be at least 1",
-            { DrainSeconds: < 0 } => "drain-seconds must be 0 or more",
-            { StatsInterval: <= 0 } => "stats-interval must be positive",
-            _ when !Room.IsValidName(EnetRoom) => "enet-room must be 1-64 characters of A-Z a-z 0-9 _ -",
-            _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) => "bind must be an IP address or *",
-            _ when EnetAllow is not null && EnetAllowError() is { } e => "enet-allow: " + e,
-            _ when EnetAllow is not null && JwtSecretFile is null => "enet-allow only applies with jwt-secret-file (without tokens every ENet client is admitted)",
+            _ when Transports.Count == 0 => "--transport must name at least one of ws, enet",
+            { Port: < 0 or > 65535 } => "--port must be between 0 and 65535",
+            { MaxClients: < 1 } => "--max-clients must be at least 1",
+            { MaxPeersPerRoom: < 1 } => "--max-peers-per-room must be at least 1",
+            { MaxRooms: < 1 } => "--max-rooms must be at least 1",
+            { MaxPacketSize: < 1 or > (1 << 30) - 9 } => "--max-packet-size must be between 1 and 1073741815",
+            { MaxConnectionsPerIp: < 0 } => "--max-connections-per-ip must be 0 (no limit) or more",
+            { MaxConnectionsPerSecond: < 0 } => "--max-connections-per-second must be 0 (no limit) or more",
+            { MaxPacketsPerSecond: < 0 } => "--max-packets-per-second must be 0 (no limit) or more",
+            { MaxBytesPerSecond: < 0 } => "--max-bytes-per-second must be 0 (no limit) or more",
+            { MaxQueuedBytesTotal: < 1 } => "--max-queued-bytes-total must be at least 1",
+            { LobbyMinPlayers: < 1 } => "--lobby-min-players must be at least 1",
+            { DrainSeconds: < 0 } => "--drain-seconds must be 0 or more",
+            { StatsInterval: <= 0 } => "--stats-interval must be positive",
+            _ when !Room.IsValidName(EnetRoom) => "--enet-room must be 1-64 characters of A-Z a-z 0-9 _ -",
+            _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) => "--bind must be an IP address or *",
+            _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
+            _ when EnetAllow is not null && JwtSecretFile is null => "--enet-allow only applies with --jwt-secret-file (without tokens every ENet client is admitted)",
             _ => null,
         };
     }

@@ -68,7 +68,7 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("Transport", "udp", "transport must be")]
     [InlineData("Port", "70000", "port must be")]
     [InlineData("EnetRoom", "bad room", "enet-room")]
-    [InlineData("EnetAllow", "10.0.0.0/8", "only applies with jwt-secret-file")]
+    [InlineData("EnetAllow", "10.0.0.0/8", "only applies with --jwt-secret-file")]
     [InlineData("MaxPacketsPerSecond", "-1", "max-packets-per-second")]
     [InlineData("Bind", "nowhere", "bind must be")]
     public void Invalid_settings_say_what_to_do(string key, string value, string message)
