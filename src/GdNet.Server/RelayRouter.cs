@@ -56,6 +56,7 @@ public sealed partial class RelayRouter
     private int _peers;
     private int _reservedPeers;
     private volatile bool _accepting = true;
+    private volatile bool _draining;
     private TaskCompletionSource? _empty;
 
     private long _relayed;
@@ -448,6 +449,12 @@ public sealed partial class RelayRouter
             PeerJoined?.Invoke(connection);
         }
 
+        if (_draining)
+        {
+            // Admitted just before the drain began: it joins (its transport expects that) and is told goodbye at once.
+            connection.Close(CloseReason.ServerShutdown, "server shutting down");
+        }
+
         return id;
     }
 
@@ -556,6 +563,7 @@ public sealed partial class RelayRouter
     public async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         _accepting = false;
+        _draining = true;
         Task empty;
         lock (_gate)
         {

@@ -207,6 +207,21 @@ public sealed class AdmissionTests
     }
 
     [Fact]
+    public async Task A_connection_admitted_before_the_drain_joins_and_is_told_goodbye_at_once()
+    {
+        var router = new RelayRouter(RouterKit.NoRateLimits());
+        using var ticket = await router.AdmitAsync(Request());
+        var drain = router.DrainAsync(TimeSpan.FromSeconds(30));
+        var late = new FakeConnection();
+
+        router.Join(ticket, late);
+
+        Assert.Equal(CloseReason.ServerShutdown, late.ClosedWith?.Reason);
+        router.Leave(late);
+        Assert.True(await drain);
+    }
+
+    [Fact]
     public async Task Drain_gives_up_after_its_timeout()
     {
         var router = new RelayRouter(RouterKit.NoRateLimits());
