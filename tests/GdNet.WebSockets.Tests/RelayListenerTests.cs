@@ -465,6 +465,36 @@ public class RelayListenerTests
     }
 
     [Fact]
+    public async Task SendBudget_ClientDropsWithDataQueued_BudgetBackToZero()
+    {
+        await using var relay = await StartAsync(
+            configure: l => l.MaxQueuedBytes = 256L << 20,
+            setup: r => r.HostFactory = _ => new SinkHost());
+        await using var reader = await RawPeer.ConnectAsync(relay.Url());
+        var deaf = await RawPeer.ConnectAsync(relay.Url(), read: false);
+        var deafId = (await reader.NextAsync()).SystemId;
+        var room = relay.Router.FindRoom(Room.DefaultName)!;
+        var chunk = new byte[60000];
+
+        // Queue until several MiB wait in the server's own queue (the socket buffers are full), then drop the client.
+        for (var i = 0; relay.Router.SendBudget.QueuedBytes < (4L << 20); i++)
+        {
+            Assert.True(i < 100_000, "nothing piled up");
+            Assert.Equal(Error.Ok, room.SendFromHost(deafId, chunk, TransferModeEnum.Reliable));
+            if (i % 8 == 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        await deaf.DisposeAsync();
+
+        Assert.Equal($"SYS_DEL {deafId}", (await reader.NextAsync()).ToString());
+        await PumpUntilAsync(() => relay.Router.SendBudget.QueuedBytes == 0);
+        Assert.Equal(0, relay.Listener.GetTransportStats().QueuedBytes);
+    }
+
+    [Fact]
     public async Task SendBudget_Exhausted_RelayWaitsThenDelivers()
     {
         // A budget smaller than one queued message: every relay waits until the previous one was written.
