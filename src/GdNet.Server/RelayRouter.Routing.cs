@@ -287,6 +287,21 @@ public sealed partial class RelayRouter
         source.BytesInCount -= length;
     }
 
+    /// <summary>
+    /// Reports a packet the transport refused before it could be routed (its own framing: too short, malformed, a frame
+    /// kind the protocol does not allow, too large). It is counted, logged and raised as <see cref="PacketRejected"/> like
+    /// the router's own refusals, and passed to <see cref="RelayConnection.OnRejected"/> with <paramref name="misbehaviour"/>.
+    /// Any thread (normally the connection's receive loop).
+    /// </summary>
+    /// <param name="connection">The connection it came from, or null when not known.</param>
+    /// <param name="rejection">What was refused and why.</param>
+    /// <param name="misbehaviour">Whether the peer broke a rule (the transport may count it towards a disconnection).</param>
+    public void ReportRejection(RelayConnection? connection, PacketRejection rejection, bool misbehaviour)
+    {
+        ArgumentNullException.ThrowIfNull(rejection);
+        Reject(connection, rejection, misbehaviour);
+    }
+
     private void Reject(RelayConnection? connection, PacketRejection rejection, bool misbehaviour)
     {
         _rejections.AddOrUpdate(rejection.Reason, 1, static (_, n) => n + 1);

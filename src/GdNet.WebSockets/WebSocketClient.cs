@@ -404,7 +404,7 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
                 return;
             }
 
-            var connection = new WsConnection(ws, stream, maskFrames: true, owner.Inbox, limits) { Id = TargetPeerServer, RemoteAddress = Uri.Host, RemotePort = Uri.Port };
+            var connection = new WsConnection(ws, stream, maskFrames: true, this, limits) { Id = TargetPeerServer, RemoteAddress = Uri.Host, RemotePort = Uri.Port };
             Connection = connection;
             if (Stale)
             {
@@ -419,7 +419,7 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
                 connection.RequestClose(code == 0 ? WsCloseCodes.Normal : code, reason ?? string.Empty);
             }
 
-            await connection.RunAsync(this, CancellationToken.None).ConfigureAwait(false);
+            await connection.RunAsync(CancellationToken.None).ConfigureAwait(false);
             var why = connection.RemoteCloseStatus is not null
                 ? connection.RemoteCloseDescription
                 : connection.LocalCloseReason ?? "connection lost";
@@ -509,6 +509,12 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
         }
 
         Task IWsMessageHandler.WhenRetryAsync(int length) => owner.WhenInboxMayHaveRoomAsync(length);
+
+        void IWsMessageHandler.OnViolation(WsConnection connection, PacketRejection rejection)
+        {
+            owner.Inbox.Reject(rejection);
+            connection.CountViolation(rejection);
+        }
 
         MessageDisposition IWsMessageHandler.OnMessage(WsConnection connection, ReadOnlySpan<byte> message)
         {

@@ -1,18 +1,7 @@
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
-using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using GdNet.Peers;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using GdNet.Server;
 
 namespace GdNet.WebSockets;
 
@@ -23,6 +12,9 @@ namespace GdNet.WebSockets;
 /// the game thread. Runs on Kestrel, in process.
 /// </summary>
 /// <remarks>
+/// <para>Built on GdNet.Server: the server owns a <see cref="RelayRouter"/> (Godot's relay rules, one room, no rate or
+/// per-address limits) and a <see cref="WebSocketRelayListener"/> that ignores the URL path, as Godot does; this class is
+/// the router's hosted logic of that room (peer 1), delivering into the game thread's inbox.</para>
 /// <para>Rules for what clients send (spec §5.3), each failure a counted <see cref="PacketRejection"/>: a message shorter
 /// than 9 bytes (<see cref="PacketRejectReason.TooSmall"/>), an unknown type byte (<see cref="PacketRejectReason.Malformed"/>),
 /// a system message (<see cref="PacketRejectReason.UnsupportedFrame"/>), a text frame (UnsupportedFrame), a <c>from</c>
@@ -36,35 +28,19 @@ namespace GdNet.WebSockets;
 /// unacceptable subprotocol) get an HTTP error instead of the upgrade and are counted as
 /// <see cref="PacketRejectReason.Refused"/>.</para>
 /// </remarks>
-public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandler
+public sealed class WebSocketServer : WebSocketMultiplayerPeer
 {
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<int, WsConnection> _byId = new();
-    private readonly Dictionary<int, long> _departed = [];
-    private readonly Queue<(int Id, long At)> _departures = new();
-    private volatile WsConnection[] _connections = [];
-    private WebApplication? _app;
-    private CancellationTokenSource? _stopping;
-    private TaskCompletionSource? _allHandlersGone;
-    private string[] _protocols = [];
     private string _bindIp = "*";
     private int _maxClients = 4096;
     private TimeSpan _handshakeTimeout = TimeSpan.FromSeconds(3);
     private X509Certificate2? _certificate;
+    private volatile RelayRouter? _router;
+    private volatile WebSocketRelayListener? _listener;
+    private Room? _room;
     private volatile bool _listening;
     private bool _stopped = true;
-    private int _handshaking;
-    private int _handlers;
-    private WsLimits _limits = null!;
-
-    // Totals of connections that are gone, and server-level counts.
-    private long _goneMessagesIn;
-    private long _goneBytesIn;
-    private long _goneMessagesOut;
-    private long _goneBytesOut;
-    private long _relayed;
-    private long _accepted;
-    private long _refused;
+    private Task? _stopTask;
 
     /// <summary>Godot's <c>bind_ip</c>: <c>"*"</c> (every interface, the default as in Godot), <c>"localhost"</c>, or an IP address.</summary>
     /// <exception cref="ArgumentException">Not <c>*</c>, <c>localhost</c> or an IP address.</exception>
@@ -75,9 +51,9 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         set
         {
             ArgumentNullException.ThrowIfNull(value);
-            if (value != "*" && value != "localhost" && !IPAddress.TryParse(value, out _))
+            if (!WebSocketRelayListener.IsValidBindIp(value))
             {
-                throw new ArgumentException($"BindIp must be \"*\", \"localhost\" or an IP address, not \"{value}\".", nameof(value));
+                throw new ArgumentException(WebSocketRelayListener.BindIpMessage(value), nameof(value));
             }
 
             ThrowIfActive(nameof(BindIp));
@@ -98,7 +74,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         {
             if (value is not null && !value.HasPrivateKey)
             {
-                throw new ArgumentException("The TLS certificate must include its private key (load it from a PFX/PKCS#12 file, or use CopyWithPrivateKey).", nameof(value));
+                throw new ArgumentException(WebSocketRelayListener.CertificateMessage, nameof(value));
             }
 
             ThrowIfActive(nameof(SslCertificate));
@@ -106,7 +82,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         }
     }
 
-    /// <summary>The most clients connected at once (default 4096); more are refused with HTTP 503.</summary>
+    /// <summary>The most clients connected at once (default 4096); more are refused with HTTP 503. May change while listening.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
     public int MaxClients
     {
@@ -115,6 +91,22 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             _maxClients = value;
+            if (_router is { } router)
+            {
+                router.Options.MaxPeers = value;
+                router.Options.MaxPeersPerRoom = value;
+            }
+        }
+    }
+
+    /// <summary>Godot's <c>refuse_new_connections</c>: while true, new clients are refused (HTTP 503); connected ones stay.</summary>
+    public override bool RefuseNewConnections
+    {
+        get => base.RefuseNewConnections;
+        set
+        {
+            base.RefuseNewConnections = value;
+            _router?.SetAccepting(!value);
         }
     }
 
@@ -133,13 +125,13 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
     }
 
     /// <summary>The port actually listened on (useful after <c>Listen(0)</c>), 0 when not listening.</summary>
-    public int LocalPort { get; private set; }
+    public int LocalPort => _listener?.LocalPort ?? 0;
 
     /// <summary>The URL clients connect to, e.g. <c>ws://127.0.0.1:9080</c>, or null when not listening.</summary>
-    public string? Url { get; private set; }
+    public string? Url => _listener?.Url;
 
     /// <summary>How many clients are connected now. Any thread.</summary>
-    public int PeerCount => _connections.Length;
+    public int PeerCount => _router?.PeerCount ?? 0;
 
     private protected override bool IsActive => !_stopped;
 
@@ -178,156 +170,89 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             _stopped = false;
         }
 
-        _protocols = protocols is null ? [] : [.. protocols];
-        _limits = CreateLimits();
-        _stopping = new CancellationTokenSource();
-        _allHandlersGone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var app = BuildApp(port);
-        try
+        // Godot's server: one game, every client relayed, no rate or per-address limits.
+        var router = new RelayRouter(new RelayOptions
         {
-            await app.StartAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+            MaxPeers = _maxClients,
+            MaxPeersPerRoom = _maxClients,
+            MaxRooms = 1,
+            MaxConnectionsPerAddress = 0,
+            ConnectionsPerSecondPerAddress = 0,
+            MaxPacketsPerSecond = 0,
+            MaxBytesPerSecond = 0,
+            RelayBetweenClients = true,
+        }, Logger)
         {
-            await app.DisposeAsync().ConfigureAwait(false);
-            ResetAfterFailedListen();
-            return IsAddressInUse(ex) ? Error.AlreadyInUse : Error.CantCreate;
-        }
-
-        _app = app;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        LocalPort = address is not null && Uri.TryCreate(address.Replace("[::]", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var u) ? u.Port : port;
-        var host = _bindIp switch
-        {
-            "*" => "127.0.0.1",
-            _ when IPAddress.TryParse(_bindIp, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 => "[" + _bindIp + "]",
-            _ => _bindIp,
+            HostFactory = room => new ServerHost(this, room),
         };
-        Url = string.Create(CultureInfo.InvariantCulture, $"{(_certificate is null ? "ws" : "wss")}://{host}:{LocalPort}");
+        router.PacketRejected += (_, rejection) => Inbox.Reject(rejection);
+        router.SetAccepting(!RefuseNewConnections);
+        var listener = new WebSocketRelayListener(router, Logger)
+        {
+            BindIp = _bindIp,
+            SslCertificate = _certificate,
+            MaxPacketSize = MaxPacketSize,
+            MaxQueuedBytes = MaxQueuedBytes,
+            MaxViolations = MaxViolations,
+            HandshakeTimeout = _handshakeTimeout,
+            CloseTimeout = CloseTimeout,
+            RoomsFromPath = false,
+            Protocols = protocols ?? [],
+        };
+        listener.RequestRefused += (endPoint, _, reason) =>
+            Inbox.Reject(new PacketRejection(0, PacketRejectReason.Refused, 0, 0, reason + " (from " + endPoint?.Address + ")"));
+        _router = router;
+        _listener = listener;
+        var err = await listener.ListenAsync(port).ConfigureAwait(false);
+        if (err != Error.Ok)
+        {
+            _router = null;
+            _listener = null;
+            lock (_gate)
+            {
+                _stopped = true;
+            }
+
+            return err;
+        }
+
         _listening = true;
-        Log.Listening(Logger, Url);
         return Error.Ok;
-    }
-
-    private static bool IsAddressInUse(Exception? ex)
-    {
-        for (; ex is not null; ex = ex.InnerException)
-        {
-            if (ex is Microsoft.AspNetCore.Connections.AddressInUseException
-                || ex is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private void ResetAfterFailedListen()
-    {
-        _stopping?.Dispose();
-        _stopping = null;
-        lock (_gate)
-        {
-            _stopped = true;
-        }
-    }
-
-    private WebApplication BuildApp(int port)
-    {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore();
-        builder.WebHost.UseKestrelHttpsConfiguration();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = CloseTimeout + TimeSpan.FromSeconds(1));
-        builder.WebHost.ConfigureKestrel(o =>
-        {
-            o.AddServerHeader = false;
-            // Before the upgrade: the wait for a first request (KeepAliveTimeout) and for its headers. After the upgrade
-            // neither applies; a WebSocket may stay idle as long as it likes.
-            o.Limits.RequestHeadersTimeout = _handshakeTimeout;
-            o.Limits.KeepAliveTimeout = _handshakeTimeout;
-            o.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
-            o.Limits.MaxRequestBodySize = 0;
-            var cert = _certificate;
-            Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure = lo =>
-            {
-                lo.Protocols = HttpProtocols.Http1;
-                if (cert is not null)
-                {
-                    lo.UseHttps(cert);
-                }
-            };
-            switch (_bindIp)
-            {
-                case "*": o.ListenAnyIP(port, configure); break;
-                case "localhost": o.Listen(IPAddress.Loopback, port, configure); break;
-                default: o.Listen(IPAddress.Parse(_bindIp), port, configure); break;
-            }
-        });
-        var app = builder.Build();
-
-        // Wrap the upgraded stream in a WsStream, which the send loop shares with the WebSocket (see WsConnection).
-        app.Use((context, next) =>
-        {
-            if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
-            {
-                var feature = new WsStreamUpgradeFeature(upgrade);
-                context.Features.Set<IHttpUpgradeFeature>(feature);
-                context.Features.Set(feature);
-            }
-
-            return next(context);
-        });
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
-        app.Run(HandleRequestAsync);
-        return app;
     }
 
     /// <summary>Godot's <c>stop()</c>: closes every client (1001 "server stopping"), stops listening, drops queued packets and events.</summary>
     public void Stop() => Task.Run(StopAsync).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="Stop"/>
-    public async Task StopAsync()
+    public Task StopAsync()
     {
-        WebApplication? app;
-        WsConnection[] connections;
         lock (_gate)
         {
-            if (_stopped || _app is null)
+            if (_stopTask is not null)
             {
-                return;
+                return _stopTask;
+            }
+
+            if (_stopped || !_listening)
+            {
+                return Task.CompletedTask;
             }
 
             _listening = false;
-            app = _app;
-            _app = null;
-            connections = _connections;
-            if (_handlers == 0)
-            {
-                _allHandlersGone!.TrySetResult();
-            }
+            _stopTask = Task.Run(StopCoreAsync);
+            return _stopTask;
         }
+    }
 
-        foreach (var c in connections)
-        {
-            c.RequestClose(WsCloseCodes.GoingAway, "server stopping");
-        }
-
-        // Let the clients answer the close, then abort whatever is left.
-        await Task.WhenAny(_allHandlersGone!.Task, Task.Delay(CloseTimeout)).ConfigureAwait(false);
-        await _stopping!.CancelAsync().ConfigureAwait(false);
-        await app.StopAsync().ConfigureAwait(false);
-        await app.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAny(_allHandlersGone.Task, Task.Delay(CloseTimeout)).ConfigureAwait(false);
-        _stopping.Dispose();
-        _stopping = null;
+    private async Task StopCoreAsync()
+    {
+        await _listener!.StopAsync().ConfigureAwait(false);
         Inbox.Clear();
         SignalInboxRoom();
-        LocalPort = 0;
-        Url = null;
         lock (_gate)
         {
             _stopped = true;
+            _stopTask = null;
         }
     }
 
@@ -339,7 +264,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
     /// it. Its <see cref="NetworkedMultiplayerPeer.PeerDisconnected"/> follows once the socket is closed (at most
     /// <see cref="WebSocketMultiplayerPeer.CloseTimeout"/> later).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not a close code an application may send (1000, 3000–4999).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not a close code an application may send (1000, 1001, 3000–4999).</exception>
     /// <returns>False when no such client is connected.</returns>
     public bool DisconnectPeer(int id, int code = WsCloseCodes.Normal, string reason = "")
     {
@@ -348,57 +273,40 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             throw new ArgumentOutOfRangeException(nameof(code), code, "Use 1000 (normal), 1001 (going away) or an application code from 3000 to 4999.");
         }
 
-        if (!_byId.TryGetValue(id, out var c))
+        if (Find(id) is not { } c)
         {
             return false;
         }
 
         Log.Kicked(Logger, id, reason);
-        c.RequestClose(code, reason ?? string.Empty);
+        c.CloseWith(code, reason ?? string.Empty);
         return true;
     }
 
     /// <summary>Godot's <c>has_peer(id)</c>. Any thread.</summary>
-    public bool HasPeer(int id) => _byId.ContainsKey(id);
+    public bool HasPeer(int id) => Find(id) is not null;
 
     /// <summary>The ids of the connected clients. Any thread.</summary>
     public int[] GetPeers()
     {
-        var list = _connections;
-        var ids = new int[list.Length];
-        for (var i = 0; i < list.Length; i++)
+        var members = Volatile.Read(ref _room)?.Members ?? [];
+        var ids = new int[members.Count];
+        for (var i = 0; i < ids.Length; i++)
         {
-            ids[i] = list[i].Id;
+            ids[i] = members[i].PeerId;
         }
 
         return ids;
     }
 
     /// <summary>Godot's <c>get_peer_address(id)</c>: the client's IP address, or an empty string if unknown.</summary>
-    public string GetPeerAddress(int id) => _byId.TryGetValue(id, out var c) ? c.RemoteAddress : string.Empty;
+    public string GetPeerAddress(int id) => Find(id)?.RemoteEndPoint?.Address.ToString() ?? string.Empty;
 
     /// <summary>Godot's <c>get_peer_port(id)</c>: the client's TCP port, or 0 if unknown.</summary>
-    public int GetPeerPort(int id) => _byId.TryGetValue(id, out var c) ? c.RemotePort : 0;
+    public int GetPeerPort(int id) => Find(id)?.RemoteEndPoint?.Port ?? 0;
 
     /// <summary>Wire-level counters (messages and bytes through the sockets, relayed messages, connections). Any thread.</summary>
-    public WebSocketTransportStats GetTransportStats()
-    {
-        long mi = Interlocked.Read(ref _goneMessagesIn), bi = Interlocked.Read(ref _goneBytesIn);
-        long mo = Interlocked.Read(ref _goneMessagesOut), bo = Interlocked.Read(ref _goneBytesOut);
-        var list = _connections;
-        long queued = 0;
-        foreach (var c in list)
-        {
-            mi += c.MessagesIn;
-            bi += c.BytesIn;
-            mo += c.MessagesOut;
-            bo += c.BytesOut;
-            queued += c.QueuedBytes;
-        }
-
-        return new WebSocketTransportStats(list.Length, mi, bi, mo, bo, Interlocked.Read(ref _relayed),
-            Interlocked.Read(ref _accepted), Interlocked.Read(ref _refused), queued);
-    }
+    public WebSocketTransportStats GetTransportStats() => _listener?.GetTransportStats() ?? default;
 
     /// <inheritdoc/>
     public override ConnectionStatus GetConnectionStatus() => _listening ? ConnectionStatus.Connected : ConnectionStatus.Disconnected;
@@ -433,399 +341,56 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer, IWsMessageHandle
             return Error.Ok;
         }
 
-        if (to > 0)
+        // No room means no client: a broadcast reaches nobody, a client target does not exist.
+        var room = Volatile.Read(ref _room);
+        var err = room?.SendFromHost(to, packet, TransferModeEnum.Reliable) ?? Error.Unconfigured;
+        if (err == Error.Unconfigured)
         {
-            if (!_byId.TryGetValue(to, out var target))
-            {
-                return Error.InvalidParameter;
-            }
-
-            Send(target, target.EnqueueData(TargetPeerServer, to, packet));
+            err = to > 0 ? Error.InvalidParameter : Error.Ok;
         }
-        else
-        {
-            foreach (var c in _connections)
-            {
-                if (to < 0 && c.Id == -to)
-                {
-                    continue;
-                }
 
-                Send(c, c.EnqueueData(TargetPeerServer, to, packet));
-            }
+        if (err != Error.Ok)
+        {
+            return err;
         }
 
         Statistics.CountOut(to, packet.Length);
         return Error.Ok;
     }
 
-    private void Send(WsConnection target, EnqueueResult result)
+    private WsRelayConnection? Find(int id) => _router?.FindPeer(id) as WsRelayConnection;
+
+    /// <summary>
+    /// The server as the hosted logic (peer 1) of the router's one room: joins and leaves become the game thread's
+    /// events, packets for the server go into its inbox (full: the sender's socket waits, nothing is dropped). The router
+    /// makes one each time the room is created (on the first client after it was empty).
+    /// </summary>
+    private sealed class ServerHost : IRoomHost
     {
-        if (result == EnqueueResult.Full)
+        private readonly WebSocketServer _owner;
+        private readonly Room _room;
+
+        public ServerHost(WebSocketServer owner, Room room)
         {
-            KickSlow(target);
-        }
-    }
-
-    private void SendCopy(WsConnection target, ReadOnlySpan<byte> message) => Send(target, target.EnqueueMessage(message));
-
-    private void KickSlow(WsConnection target)
-    {
-        var reason = string.Create(CultureInfo.InvariantCulture, $"outgoing queue over {_limits.MaxQueuedBytes} bytes: the peer reads too slowly");
-        Inbox.Reject(new PacketRejection(target.Id, PacketRejectReason.QueueFull, target.QueuedBytes, _limits.MaxQueuedBytes, "disconnected: reads too slowly"));
-        Log.Kicked(Logger, target.Id, reason);
-        target.RequestClose(WsCloseCodes.PolicyViolation, reason);
-    }
-
-    /// <summary>Receive rules of spec §5.3 for one message of one client. Runs on that client's receive task.</summary>
-    MessageDisposition IWsMessageHandler.OnMessage(WsConnection connection, ReadOnlySpan<byte> message)
-    {
-        var sender = connection.Id;
-        if (!GdMpFrame.TryReadHeader(message, out var h))
-        {
-            connection.Violate(message.Length < GdMpFrame.HeaderSize
-                ? new PacketRejection(sender, PacketRejectReason.TooSmall, message.Length, GdMpFrame.HeaderSize, "shorter than the 9-byte header")
-                : new PacketRejection(sender, PacketRejectReason.Malformed, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"unknown message type {message[0]}")));
-            return MessageDisposition.Done;
+            _owner = owner;
+            _room = room;
+            Volatile.Write(ref owner._room, room);
         }
 
-        if (h.Type != GdMpMessageType.Data)
+        public void PeerJoined(int peerId) => _owner.Inbox.EnqueueEvent(PeerEventKind.PeerConnected, peerId);
+
+        public void PeerLeft(int peerId)
         {
-            connection.Violate(new PacketRejection(sender, PacketRejectReason.UnsupportedFrame, message.Length, 0, "system message from a client (only the server sends them)"));
-            return MessageDisposition.Done;
+            _owner.Inbox.EnqueueEvent(PeerEventKind.PeerDisconnected, peerId);
+            _owner.Statistics.Forget(peerId);
         }
 
-        if (h.From != sender)
-        {
-            connection.Violate(new PacketRejection(sender, PacketRejectReason.SpoofedSource, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"claims to be peer {h.From}")));
-            return MessageDisposition.Done;
-        }
+        public HostDelivery Deliver(int from, ReadOnlySpan<byte> payload, TransferModeEnum mode) =>
+            _owner.TryDeliver(from, payload) ? HostDelivery.Accepted : HostDelivery.Full;
 
-        var payload = GdMpFrame.Payload(message);
-        var to = h.To;
-        if (to == TargetPeerServer)
-        {
-            return DeliverLocally(sender, payload);
-        }
+        public Task WhenRoomAsync(int length) => _owner.WhenInboxMayHaveRoomAsync(length);
 
-        if (to > TargetPeerServer)
-        {
-            if (to == sender || !_byId.TryGetValue(to, out var target))
-            {
-                if (to != sender && RecentlyDeparted(to))
-                {
-                    // The target left while this was on its way: a race every relay has, not misbehaviour.
-                    Inbox.Reject(new PacketRejection(sender, PacketRejectReason.UnknownTarget, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"target {to} has just left")));
-                    return MessageDisposition.Done;
-                }
-
-                connection.Violate(new PacketRejection(sender, PacketRejectReason.UnknownTarget, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"target {to} is {(to == sender ? "the sender itself" : "not connected")}")));
-                return MessageDisposition.Done;
-            }
-
-            SendCopy(target, message);
-            Interlocked.Increment(ref _relayed);
-            return MessageDisposition.Done;
-        }
-
-        // Broadcast (0) or exclusion (-N): the server gets it unless it is the excluded one. Local delivery first: when
-        // the inbox is full nothing has been relayed yet, and the retry does it all.
-        var local = to == 0 || to != -TargetPeerServer;
-        if (local && !TryDeliver(sender, payload))
-        {
-            return MessageDisposition.RetryLater;
-        }
-
-        foreach (var c in _connections)
-        {
-            if (c.Id == sender || c.Id == -to)
-            {
-                continue;
-            }
-
-            SendCopy(c, message);
-            Interlocked.Increment(ref _relayed);
-        }
-
-        return MessageDisposition.Done;
-    }
-
-    Task IWsMessageHandler.WhenRetryAsync(int length) => WhenInboxMayHaveRoomAsync(length);
-
-    private MessageDisposition DeliverLocally(int sender, ReadOnlySpan<byte> payload) =>
-        TryDeliver(sender, payload) ? MessageDisposition.Done : MessageDisposition.RetryLater;
-
-    private async Task HandleRequestAsync(HttpContext context)
-    {
-        var ip = context.Connection.RemoteIpAddress;
-        var address = (ip is { IsIPv4MappedToIPv6: true } ? ip.MapToIPv4() : ip)?.ToString() ?? string.Empty;
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            await RefuseAsync(context, address, StatusCodes.Status426UpgradeRequired, "this is a Godot WebSocket multiplayer server: connect with a WebSocket client").ConfigureAwait(false);
-            return;
-        }
-
-        if (!TryChooseSubprotocol(context.WebSockets.WebSocketRequestedProtocols, out var subprotocol))
-        {
-            await RefuseAsync(context, address, StatusCodes.Status400BadRequest, _protocols.Length == 0
-                ? "no WebSocket subprotocol is accepted here"
-                : "none of the offered subprotocols is accepted (accepted: " + string.Join(", ", _protocols) + ")").ConfigureAwait(false);
-            return;
-        }
-
-        string? refusal = null;
-        lock (_gate)
-        {
-            if (!_listening)
-            {
-                refusal = "server stopping";
-            }
-            else if (RefuseNewConnections)
-            {
-                refusal = "the server is refusing new connections";
-            }
-            else if (_connections.Length + _handshaking >= _maxClients)
-            {
-                refusal = string.Create(CultureInfo.InvariantCulture, $"the server is full ({_maxClients} clients)");
-            }
-            else
-            {
-                _handshaking++;
-                _handlers++;
-            }
-        }
-
-        if (refusal is not null)
-        {
-            await RefuseAsync(context, address, StatusCodes.Status503ServiceUnavailable, refusal).ConfigureAwait(false);
-            return;
-        }
-
-        WsConnection? connection = null;
-        try
-        {
-            WebSocket ws;
-            try
-            {
-                ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-                {
-                    SubProtocol = subprotocol,
-                    DangerousEnableCompression = false,
-                    KeepAliveInterval = TimeSpan.Zero,
-                }).ConfigureAwait(false);
-            }
-            finally
-            {
-                lock (_gate)
-                {
-                    _handshaking--;
-                }
-            }
-
-            var stream = context.Features.Get<WsStreamUpgradeFeature>()?.Stream
-                ?? throw new InvalidOperationException("the upgrade did not go through the WsStream feature");
-            connection = new WsConnection(ws, stream, maskFrames: false, Inbox, _limits)
-            {
-                RemoteAddress = address,
-                RemotePort = context.Connection.RemotePort,
-            };
-            if (!Register(connection))
-            {
-                connection.Abort();
-                await connection.RunAsync(this, CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
-
-            Log.PeerConnected(Logger, connection.Id, address, connection.RemotePort);
-            await connection.RunAsync(this, _stopping!.Token).ConfigureAwait(false);
-            Unregister(connection);
-            Log.PeerDisconnected(Logger, connection.Id, connection.LocalCloseReason, connection.RemoteCloseStatus is { } s ? $"{(int)s} {connection.RemoteCloseDescription}" : null);
-        }
-#pragma warning disable CA1031 // A connection handler must never take the server down; the failure is logged.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            Log.HandlerFailed(Logger, ex);
-            if (connection is not null)
-            {
-                connection.Abort();
-                Unregister(connection);
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                if (--_handlers == 0 && !_listening)
-                {
-                    _allHandlersGone?.TrySetResult();
-                }
-            }
-        }
-    }
-
-    private bool TryChooseSubprotocol(IList<string> requested, out string? chosen)
-    {
-        chosen = null;
-        if (_protocols.Length == 0)
-        {
-            return requested.Count == 0;
-        }
-
-        foreach (var offer in requested)
-        {
-            if (Array.IndexOf(_protocols, offer) >= 0)
-            {
-                chosen = offer;
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private async Task RefuseAsync(HttpContext context, string address, int status, string reason)
-    {
-        Interlocked.Increment(ref _refused);
-        Inbox.Reject(new PacketRejection(0, PacketRejectReason.Refused, 0, 0, reason + " (from " + address + ")"));
-        Log.Refused(Logger, address, reason);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        await context.Response.WriteAsync(reason + "\n").ConfigureAwait(false);
-    }
-
-    // Assigns an id and runs the connection sequence of spec §5.2 under the lock, so joins and leaves are seen in one order.
-    private bool Register(WsConnection connection)
-    {
-        Span<byte> sys = stackalloc byte[GdMpFrame.SystemMessageSize];
-        lock (_gate)
-        {
-            if (!_listening)
-            {
-                return false;
-            }
-
-            int id;
-            do
-            {
-                id = Random.Shared.Next(2, int.MaxValue);
-            }
-            while (_byId.ContainsKey(id));
-
-            connection.Id = id;
-            GdMpFrame.WriteSystem(sys, GdMpMessageType.SysId, id);
-            connection.EnqueueMessage(sys);
-            GdMpFrame.WriteSystem(sys, GdMpMessageType.SysAdd, TargetPeerServer);
-            connection.EnqueueMessage(sys);
-            var existing = _connections;
-            foreach (var e in existing)
-            {
-                GdMpFrame.WriteSystem(sys, GdMpMessageType.SysAdd, id);
-                SendCopy(e, sys);
-                GdMpFrame.WriteSystem(sys, GdMpMessageType.SysAdd, e.Id);
-                connection.EnqueueMessage(sys);
-            }
-
-            _byId[id] = connection;
-            var grown = new WsConnection[existing.Length + 1];
-            existing.CopyTo(grown, 0);
-            grown[^1] = connection;
-            _connections = grown;
-            Inbox.EnqueueEvent(PeerEventKind.PeerConnected, id);
-            Interlocked.Increment(ref _accepted);
-            return true;
-        }
-    }
-
-    private void Unregister(WsConnection connection)
-    {
-        Span<byte> sys = stackalloc byte[GdMpFrame.SystemMessageSize];
-        lock (_gate)
-        {
-            if (!_byId.TryRemove(new KeyValuePair<int, WsConnection>(connection.Id, connection)))
-            {
-                return;
-            }
-
-            var existing = _connections;
-            var shrunk = new WsConnection[existing.Length - 1];
-            var j = 0;
-            foreach (var e in existing)
-            {
-                if (!ReferenceEquals(e, connection))
-                {
-                    shrunk[j++] = e;
-                }
-            }
-
-            _connections = shrunk;
-            GdMpFrame.WriteSystem(sys, GdMpMessageType.SysDel, connection.Id);
-            foreach (var e in shrunk)
-            {
-                SendCopy(e, sys);
-            }
-
-            Inbox.EnqueueEvent(PeerEventKind.PeerDisconnected, connection.Id);
-            NoteDeparture(connection.Id);
-            Statistics.Forget(connection.Id);
-            Interlocked.Add(ref _goneMessagesIn, connection.MessagesIn);
-            Interlocked.Add(ref _goneBytesIn, connection.BytesIn);
-            Interlocked.Add(ref _goneMessagesOut, connection.MessagesOut);
-            Interlocked.Add(ref _goneBytesOut, connection.BytesOut);
-        }
-    }
-
-    /// <summary>How long packets to a client that left are treated as a race (dropped, counted) rather than misbehaviour.</summary>
-    private static readonly long DepartureGraceMs = 30_000;
-
-    // Caller holds _gate.
-    private void NoteDeparture(int id)
-    {
-        var now = Environment.TickCount64;
-        _departed[id] = now;
-        _departures.Enqueue((id, now));
-        while (_departures.Count > 0 && (_departures.Count > 4096 || now - _departures.Peek().At > DepartureGraceMs))
-        {
-            var (old, at) = _departures.Dequeue();
-            if (_departed.TryGetValue(old, out var when) && when == at)
-            {
-                _departed.Remove(old);
-            }
-        }
-    }
-
-    private bool RecentlyDeparted(int id)
-    {
-        lock (_gate)
-        {
-            return _departed.TryGetValue(id, out var at) && Environment.TickCount64 - at <= DepartureGraceMs;
-        }
-    }
-
-    private sealed class WsStreamUpgradeFeature(IHttpUpgradeFeature inner) : IHttpUpgradeFeature
-    {
-        public WsStream? Stream { get; private set; }
-
-        public bool IsUpgradableRequest => inner.IsUpgradableRequest;
-
-        public async Task<Stream> UpgradeAsync()
-        {
-            var stream = await inner.UpgradeAsync().ConfigureAwait(false);
-            Stream = new WsStream(stream);
-            return Stream;
-        }
+        // The room went (its last client left): a later client makes a new one.
+        public void Dispose() => Interlocked.CompareExchange(ref _owner._room, null, _room);
     }
 }
-
-/// <summary>Wire-level counters of a <see cref="WebSocketServer"/>.</summary>
-/// <param name="Peers">Clients connected now.</param>
-/// <param name="MessagesIn">WebSocket messages received from clients.</param>
-/// <param name="BytesIn">Bytes of those messages (headers included).</param>
-/// <param name="MessagesOut">WebSocket messages sent to clients (system messages, relays and the server's own).</param>
-/// <param name="BytesOut">Bytes of those messages.</param>
-/// <param name="Relayed">Client messages forwarded to other clients (one per receiving client).</param>
-/// <param name="Accepted">Connections accepted since listening.</param>
-/// <param name="Refused">Connections refused (refusing, full, wrong subprotocol, not a WebSocket).</param>
-/// <param name="QueuedBytes">Bytes waiting to be sent now, over all clients.</param>
-public readonly record struct WebSocketTransportStats(
-    int Peers, long MessagesIn, long BytesIn, long MessagesOut, long BytesOut, long Relayed, long Accepted, long Refused, long QueuedBytes);

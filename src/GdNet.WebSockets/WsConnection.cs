@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using GdNet.Peers;
+using GdNet.Server;
 using Microsoft.Extensions.Logging;
 
 namespace GdNet.WebSockets;
@@ -25,6 +26,13 @@ internal interface IWsMessageHandler
 
     /// <summary>After <see cref="MessageDisposition.RetryLater"/>: completes when retrying may succeed.</summary>
     Task WhenRetryAsync(int length);
+
+    /// <summary>
+    /// The remote side broke a rule of the transport (see <see cref="WsConnection.Violate"/>): report the rejection where
+    /// the peer reports them, and count it with <see cref="WsConnection.CountViolation"/> when it is misbehaviour.
+    /// Runs on the connection's receive task.
+    /// </summary>
+    void OnViolation(WsConnection connection, PacketRejection rejection);
 }
 
 /// <summary>The outcome of queueing a message for sending.</summary>
@@ -42,7 +50,8 @@ internal enum EnqueueResult
 /// <summary>
 /// One WebSocket connection with its two tasks: a receive loop that reads whole messages (bounded by the maximum message
 /// size) through the <see cref="WebSocket"/> and hands them to an <see cref="IWsMessageHandler"/>, and a send loop that
-/// writes batches of data frames. Used by both <see cref="WebSocketServer"/> (one per client) and <see cref="WebSocketClient"/>.
+/// writes batches of data frames. Used by both <see cref="WebSocketRelayListener"/> (one per client, through
+/// <see cref="WsRelayConnection"/>) and <see cref="WebSocketClient"/>.
 /// </summary>
 /// <remarks>
 /// <para>Sending: any thread frames a message straight into the connection's pooled 64 KiB segments (RFC 6455 header,
@@ -51,6 +60,9 @@ internal enum EnqueueResult
 /// and one system call per 64 KiB, where <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>
 /// costs a write (and, on a client, a call into the system CSPRNG) per message. Control frames (pong, close) are
 /// still written by the <see cref="WebSocket"/>, through the same <see cref="WsStream"/> lock.</para>
+/// <para>Budget: what is queued counts against <see cref="WsLimits.MaxQueuedBytes"/> and, when given, the server-wide
+/// <see cref="WsLimits.Budget"/>: every queued frame byte is charged once and released once, when written or dropped
+/// (a write that failed, or what is still queued when the connection ends).</para>
 /// <para>Thread safety: enqueueing and closing from any thread; the loops run on their own tasks.</para>
 /// </remarks>
 internal sealed class WsConnection
@@ -67,8 +79,9 @@ internal sealed class WsConnection
     private readonly WebSocket _ws;
     private readonly WsStream _stream;
     private readonly MaskSource? _masks;
-    private readonly PeerInbox _inbox;
+    private readonly IWsMessageHandler _handler;
     private readonly WsLimits _limits;
+    private readonly SendBudget? _budget;
 
     // Outgoing frames, guarded by _gate.
     private readonly Lock _gate = new();
@@ -92,16 +105,22 @@ internal sealed class WsConnection
     private long _messagesOut;
     private long _bytesOut;
 
-    public WsConnection(WebSocket ws, WsStream stream, bool maskFrames, PeerInbox inbox, WsLimits limits)
+    /// <param name="ws">The WebSocket over <paramref name="stream"/> (control frames and receiving).</param>
+    /// <param name="stream">The stream the send loop writes data frames to.</param>
+    /// <param name="maskFrames">True on a client: data frames are masked.</param>
+    /// <param name="handler">Takes the received messages and the violations.</param>
+    /// <param name="limits">The limits, and the server-wide send budget when there is one.</param>
+    public WsConnection(WebSocket ws, WsStream stream, bool maskFrames, IWsMessageHandler handler, WsLimits limits)
     {
         _ws = ws;
         _stream = stream;
         _masks = maskFrames ? new MaskSource() : null;
-        _inbox = inbox;
+        _handler = handler;
         _limits = limits;
+        _budget = limits.Budget;
     }
 
-    /// <summary>The peer id this connection speaks for (the client's id on the server; 1 on a client).</summary>
+    /// <summary>The peer id this connection speaks for (the client's id on the server; 1 on a client). Used in rejections.</summary>
     public int Id { get; set; }
 
     /// <summary>The remote IP address, for diagnostics.</summary>
@@ -188,6 +207,7 @@ internal sealed class WsConnection
             }
 
             _queuedBytes += frame;
+            _budget?.Charge(frame);
             _messagesOut++;
             _bytesOut += length;
             wake = _loopWaiting;
@@ -250,10 +270,15 @@ internal sealed class WsConnection
         }
     }
 
-    /// <summary>Counts a refused message from the remote side; past the limit the connection is closed with 1008.</summary>
-    public void Violate(PacketRejection rejection)
+    /// <summary>
+    /// A message from the remote side broke a rule of the transport (framing, frame kind, size): hands it to the handler,
+    /// which reports it and counts it (<see cref="CountViolation"/>).
+    /// </summary>
+    public void Violate(PacketRejection rejection) => _handler.OnViolation(this, rejection);
+
+    /// <summary>Counts a refused message from the remote side; past <see cref="WsLimits.MaxViolations"/> the connection is closed with 1008 and the reason. Any thread.</summary>
+    public void CountViolation(PacketRejection rejection)
     {
-        _inbox.Reject(rejection);
         if (_limits.Logger.IsEnabled(LogLevel.Debug))
         {
             Log.Rejected(_limits.Logger, rejection.Detail);
@@ -291,13 +316,13 @@ internal sealed class WsConnection
     }
 
     /// <summary>Runs both loops until the connection is closed (by either side) or aborted. Never throws.</summary>
-    public async Task RunAsync(IWsMessageHandler handler, CancellationToken stopping)
+    public async Task RunAsync(CancellationToken stopping)
     {
         using var stopReg = stopping.UnsafeRegister(static s => ((WsConnection)s!).Abort(), this);
         var sendLoop = Task.Run(SendLoopAsync, CancellationToken.None);
         try
         {
-            await ReceiveLoopAsync(handler).ConfigureAwait(false);
+            await ReceiveLoopAsync(_handler).ConfigureAwait(false);
         }
         finally
         {
@@ -546,12 +571,17 @@ internal sealed class WsConnection
 
     private async Task WriteBatchAsync(List<Segment> batch)
     {
+        // The whole batch leaves the queue here, written or (after a failed write) dropped.
         long bytes = 0;
+        foreach (var s in batch)
+        {
+            bytes += s.Used;
+        }
+
         try
         {
             foreach (var s in batch)
             {
-                bytes += s.Used;
                 await _stream.WriteAsync(s.Buffer.AsMemory(0, s.Used)).ConfigureAwait(false);
             }
         }
@@ -568,6 +598,8 @@ internal sealed class WsConnection
                 _queuedBytes -= bytes;
                 _spare = batch;
             }
+
+            _budget?.Release(bytes);
         }
     }
 
@@ -603,8 +635,10 @@ internal sealed class WsConnection
         return reason[..n];
     }
 
+    // After both loops ended (nothing more is queued: _stopped is set): drops what was never written.
     private void ReturnSegments()
     {
+        long dropped;
         lock (_gate)
         {
             foreach (var seg in _segments)
@@ -613,13 +647,22 @@ internal sealed class WsConnection
             }
 
             _segments.Clear();
+            dropped = _queuedBytes;
             _queuedBytes = 0;
+        }
+
+        if (dropped != 0)
+        {
+            _budget?.Release(dropped);
         }
     }
 }
 
-/// <summary>The limits one WebSocket peer applies to each of its connections.</summary>
-internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout, ILogger Logger);
+/// <summary>
+/// The limits one WebSocket peer applies to each of its connections, and the server-wide send budget its connections
+/// charge what they queue to (null on a client).
+/// </summary>
+internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout, ILogger Logger, SendBudget? Budget = null);
 
 /// <summary>RFC 6455 close codes used here.</summary>
 internal static class WsCloseCodes
