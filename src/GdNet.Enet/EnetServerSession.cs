@@ -45,6 +45,10 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
     private long _nextSweep;
     private int _slotsInUse;
 
+    // With RangeCoder, a client's CONNECT arrives compressed: decompressed here (libenet's own coder) so that admission
+    // still happens before ENet answers it.
+    private readonly nint _rangeCoder;
+
     // The packet being routed on the service thread, so that a relay to another peer of this host forwards it itself.
     private EnetPacket* _routingPacket;
     private EnetRelayConnection? _routingFrom;
@@ -110,6 +114,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         _admissionTimeoutMs = admissionTimeoutMs;
         _bySlot = new EnetRelayConnection?[PeerCount];
         _maxAdmissions = PeerCount + 4096;
+        _rangeCoder = config.Compression == CompressionModeEnum.RangeCoder ? enet_range_coder_create() : 0;
     }
 
     /// <summary>Creates the host and starts the service thread. Null and an error when the host cannot be created.</summary>
@@ -449,6 +454,10 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
         _admissions.Clear();
         _accepted.Clear();
+        if (_rangeCoder != 0)
+        {
+            enet_range_coder_destroy(_rangeCoder);
+        }
     }
 
     private SendResult SendNow(EnetRelayConnection connection, byte channel, EnetPacket* packet)
@@ -825,6 +834,12 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         var data = ReceivedData(host);
         var compression = Config.Compression != CompressionModeEnum.None;
         var info = DatagramInspector.Inspect(data, PeerCount, compression, (long)Config.MaxPacketSize + EnetFraming.HeaderSize);
+        if (info.Compressed && info.PeerIndex < 0 && _rangeCoder != 0)
+        {
+            // For no peer yet: a CONNECT. Anything that does not decompress is left to ENet, which drops it too.
+            info = InspectCompressed(data, info);
+        }
+
         if (info.Verdict == DatagramVerdict.Malformed)
         {
             Report(null, PacketRejectReason.Malformed, data.Length, info.NoteValue, "datagram " + info.Note, misbehaviour: true);
@@ -854,6 +869,25 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         }
 
         return 0;
+    }
+
+    // Inspects the decompressed form of a compressed datagram: its header (compressed flag cleared) and its commands.
+    private DatagramInfo InspectCompressed(ReadOnlySpan<byte> data, DatagramInfo compressed)
+    {
+        var headerSize = (BinaryPrimitives.ReadUInt16BigEndian(data) & HeaderFlagSentTime) != 0 ? 4 : 2;
+        Span<byte> plain = stackalloc byte[MaximumMtu];
+        data[..headerSize].CopyTo(plain);
+        BinaryPrimitives.WriteUInt16BigEndian(plain, (ushort)(BinaryPrimitives.ReadUInt16BigEndian(data) & ~HeaderFlagCompressed));
+        nuint length;
+        fixed (byte* source = data)
+        fixed (byte* target = plain)
+        {
+            length = enet_range_coder_decompress(_rangeCoder, source + headerSize, (nuint)(data.Length - headerSize), target + headerSize, (nuint)(plain.Length - headerSize));
+        }
+
+        return length == 0
+            ? compressed
+            : DatagramInspector.Inspect(plain[..(headerSize + (int)length)], PeerCount, compressionEnabled: true, (long)Config.MaxPacketSize + EnetFraming.HeaderSize);
     }
 
     // A CONNECT from `from`: 0 lets ENet answer it (admitted), 1 consumes it unanswered (refused, or still being checked:
