@@ -1,9 +1,9 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using GdNet.Enet.Interop;
 using GdNet.Peers;
+using GdNet.Server;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using static GdNet.Enet.Interop.EnetNative;
@@ -16,6 +16,10 @@ namespace GdNet.Enet;
 /// system messages, server relay).
 /// </summary>
 /// <remarks>
+/// <para><b>Server.</b> <see cref="CreateServer"/> runs Godot's server on GdNet's relay core: a private
+/// <see cref="RelayRouter"/> (one room, <see cref="ServerRelay"/> as its relay switch, no rate or per-address limits, as
+/// Godot has none) with an <see cref="EnetRelayListener"/> as its ENet transport and this peer as the room's hosted logic
+/// (peer 1). The relay rules are the router's; this class hands its packets and events to the game thread.</para>
 /// <para><b>Threading.</b> The ENet host lives on a service thread of its own: it services the socket, applies Godot's
 /// rules and queues packets (in pooled buffers) and events. Everything public here is for the game thread unless it
 /// says otherwise; events are raised on the game thread from <see cref="Poll"/> and the packet-reading members, in
@@ -29,7 +33,7 @@ namespace GdNet.Enet;
 /// accepts then resets it); <see cref="DisconnectPeer"/> with <c>now</c> raises <c>PeerDisconnected</c> at the next
 /// <see cref="Poll"/> instead of inside the call; DTLS and the Godot-only compressors are not supported.</para>
 /// </remarks>
-public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDisposable
+public sealed partial class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDisposable
 {
     /// <summary>Godot's <c>get_max_packet_size()</c> for ENet (1 &lt;&lt; 24).</summary>
     public const int GodotMaxPacketSize = 1 << 24;
@@ -56,9 +60,10 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     private readonly ConcurrentDictionary<int, EnetDisconnectReason> _leftReasons = new();
     private readonly Lock _channelGate = new();
     private readonly Queue<byte> _channels = new();
-    private EnetSession? _session;
+    private EnetClientSession? _client;
+    private ServerParts? _server;
     private bool _active;
-    private bool _server;
+    private bool _isServer;
     private int _uniqueId;
     private ConnectionStatus _status;
     private int _targetPeer;
@@ -71,7 +76,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     private bool _serverRelay = true;
     private int _maxPacketSize = DefaultMaxPacketSize;
     private long _maxWaitingData = DefaultMaxWaitingData;
-    private long _relayed;
+    private long _relayedBefore;
     private TimeSpan _timeoutMinimum = TimeSpan.FromSeconds(5);
     private TimeSpan _timeoutMaximum = TimeSpan.FromSeconds(30);
     private TimeSpan _connectTimeout = TimeSpan.FromSeconds(10);
@@ -89,7 +94,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
         PeerConnected += id =>
         {
             _peers.Add(id);
-            if (!_server && id == TargetPeerServer)
+            if (!_isServer && id == TargetPeerServer)
             {
                 _status = ConnectionStatus.Connected;
             }
@@ -184,7 +189,11 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     public override bool RefuseNewConnections
     {
         get => _refuse;
-        set => _refuse = value;
+        set
+        {
+            _refuse = value;
+            _server?.Router.SetAccepting(!value);
+        }
     }
 
     // ------------------------------------------------------------------ GdNet options
@@ -313,8 +322,6 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
 
     internal ILogger Logger { get; }
 
-    internal bool RefusingConnections => _refuse;
-
     // ------------------------------------------------------------------ Godot methods
 
     /// <summary>
@@ -333,14 +340,14 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
         ArgumentOutOfRangeException.ThrowIfNegative(inBandwidth);
         ArgumentOutOfRangeException.ThrowIfNegative(outBandwidth);
         BeginCreate();
-        var config = Config(server: true, TargetPeerServer);
-        var session = EnetSession.Start(this, config, ToAddress(_bindIp, port), maxClients, (uint)inBandwidth, (uint)outBandwidth, null, out var error);
-        if (session is null)
+        var server = StartServer(port, maxClients, inBandwidth, outBandwidth, out var error);
+        if (server is null)
         {
             return error;
         }
 
-        Activate(session, server: true, TargetPeerServer, ConnectionStatus.Connected);
+        _server = server;
+        Activate(server: true, TargetPeerServer, ConnectionStatus.Connected);
         return Error.Ok;
     }
 
@@ -369,15 +376,15 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
         }
 
         var id = ForcedClientId ?? Random.Shared.Next(2, int.MaxValue);
-        var config = Config(server: false, id);
-        var session = EnetSession.Start(this, config, ToAddress(_bindIp, clientPort), 1, (uint)inBandwidth, (uint)outBandwidth,
-            ToAddress(ip, port), out var error);
+        var session = EnetClientSession.Start(this, HostConfig(), id, (long)_connectTimeout.TotalMilliseconds, ToAddress(_bindIp, clientPort),
+            (uint)inBandwidth, (uint)outBandwidth, ToAddress(ip, port), out var error);
         if (session is null)
         {
             return error;
         }
 
-        Activate(session, server: false, id, ConnectionStatus.Connecting);
+        _client = session;
+        Activate(server: false, id, ConnectionStatus.Connecting);
         return Error.Ok;
     }
 
@@ -388,14 +395,22 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// </summary>
     public void CloseConnection(uint waitUsec = 100)
     {
-        var session = _session;
-        if (session is null)
+        var client = _client;
+        var server = _server;
+        if (client is null && server is null)
         {
             return;
         }
 
-        _session = null;
-        session.Stop(waitUsec);
+        _client = null;
+        _server = null;
+        client?.Stop(waitUsec);
+        if (server is not null)
+        {
+            server.Listener.Stop(waitUsec);
+            _relayedBefore += server.Router.GetStatistics().Relayed;
+        }
+
         Inbox.Clear();
         lock (_channelGate)
         {
@@ -405,7 +420,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
         _peers.Clear();
         _leftReasons.Clear();
         _active = false;
-        _server = false;
+        _isServer = false;
         _uniqueId = 0;
         _lastChannel = -1;
         _status = ConnectionStatus.Disconnected;
@@ -420,7 +435,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is not a connected client.</exception>
     public void DisconnectPeer(int id, bool now = false)
     {
-        if (!_active || !_server)
+        if (!_active || !_isServer)
         {
             throw new InvalidOperationException("DisconnectPeer kicks a client from a server; call it on an active server (clients call CloseConnection).");
         }
@@ -435,7 +450,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
             _peers.Remove(id);
         }
 
-        _session!.EnqueueKick(id, now);
+        _ = _server!.Listener.Session?.Kick(id, now);
     }
 
     /// <summary>Godot's <c>set_bind_ip</c>: the IPv4 address the next server or client binds to; "*" for all addresses.</summary>
@@ -465,11 +480,14 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// <exception cref="ArgumentOutOfRangeException">Not a directly connected peer.</exception>
     public int GetPeerPort(int id) => EndPointOf(id).Port;
 
-    /// <summary>Server: client packets forwarded to other clients so far (one per receiving client; relay on). Any thread.</summary>
-    public long RelayedPackets => Interlocked.Read(ref _relayed);
+    /// <summary>
+    /// Server: client packets forwarded to other clients so far, over every server this peer has run (one per receiving
+    /// client; relay on; the relay core's count). Any thread.
+    /// </summary>
+    public long RelayedPackets => _relayedBefore + (_server?.Router.GetStatistics().Relayed ?? 0);
 
     /// <summary>The local UDP port of the host (useful after <c>CreateServer(0)</c>); 0 when inactive.</summary>
-    public int GetLocalPort() => _session?.LocalEndPoint.Port ?? 0;
+    public int GetLocalPort() => _client?.LocalEndPoint.Port ?? _server?.Listener.LocalPort ?? 0;
 
     /// <summary>Godot's <c>get_packet_channel</c>: the ENet channel of the next packet, −1 when none is queued.</summary>
     public int GetPacketChannel()
@@ -514,7 +532,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     public override int GetUniqueId() => _active ? _uniqueId : 0;
 
     /// <inheritdoc/>
-    public override bool IsServer() => _active && _server;
+    public override bool IsServer() => _active && _isServer;
 
     /// <inheritdoc/>
     public override int GetMaxPacketSize() => _maxPacketSize;
@@ -528,8 +546,7 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
     /// <exception cref="ArgumentOutOfRangeException">The packet is larger than <see cref="MaxPacketSize"/>.</exception>
     public override unsafe Error PutPacket(ReadOnlySpan<byte> packet)
     {
-        var session = _session;
-        if (session is null || _status != ConnectionStatus.Connected)
+        if ((_client is null && _server is null) || _status != ConnectionStatus.Connected)
         {
             return Error.Unconfigured;
         }
@@ -540,49 +557,36 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
                 $"The packet is larger than MaxPacketSize ({_maxPacketSize} bytes); send less or raise MaxPacketSize on both sides before creating.");
         }
 
-        uint flags;
-        int channel;
-        switch (TransferMode)
-        {
-            case TransferModeEnum.Unreliable:
-                flags = AlwaysOrdered ? 0 : PacketFlagUnsequenced;
-                channel = ChannelUnreliable;
-                break;
-            case TransferModeEnum.UnreliableOrdered:
-                flags = 0;
-                channel = ChannelUnreliable;
-                break;
-            default:
-                flags = PacketFlagReliable;
-                channel = ChannelReliable;
-                break;
-        }
-
-        if (_transferChannel > ChannelConfig)
-        {
-            channel = _transferChannel;
-        }
-
         var target = _targetPeer;
         if (target != 0 && (target == int.MinValue || !_peers.Contains(Math.Abs(target))))
         {
             return Error.InvalidParameter;
         }
 
-        var native = enet_packet_create(null, (nuint)(packet.Length + EnetSession.HeaderSize), flags);
-        if (native == null)
+        var mode = TransferMode;
+        if (_server is { } server)
         {
-            return Error.OutOfMemory;
+            // The relay core sends to the room's members; with AlwaysOrdered, unreliable goes sequenced (flag 0).
+            var sendMode = mode == TransferModeEnum.Unreliable && AlwaysOrdered ? TransferModeEnum.UnreliableOrdered : mode;
+            var error = server.SendFromHost(target, packet, sendMode, _transferChannel);
+            if (error is not (Error.Ok or Error.InvalidParameter or Error.Unconfigured))
+            {
+                return error; // out of memory; a target that left meanwhile, or no room (nobody connected), sends nothing, as Godot
+            }
         }
-
-        var data = new Span<byte>(native->Data, packet.Length + EnetSession.HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(data, (uint)_uniqueId);
-        BinaryPrimitives.WriteInt32LittleEndian(data[4..], target);
-        packet.CopyTo(data[EnetSession.HeaderSize..]);
-        if (!session.EnqueueSend(target, (byte)channel, native))
+        else
         {
-            enet_packet_destroy(native);
-            return Error.Unconfigured;
+            var native = EnetFraming.CreateData(_uniqueId, target, packet, EnetFraming.FlagsFor(mode, AlwaysOrdered));
+            if (native == null)
+            {
+                return Error.OutOfMemory;
+            }
+
+            if (!_client!.EnqueueSend(EnetFraming.ChannelFor(mode, _transferChannel, _channelCount), native))
+            {
+                enet_packet_destroy(native);
+                return Error.Unconfigured;
+            }
         }
 
         Statistics.CountOut(target, packet.Length);
@@ -635,8 +639,20 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
         }
     }
 
-    // Service thread: one packet relayed to one client.
-    internal void CountRelayed() => Interlocked.Increment(ref _relayed);
+    // As above, copying the payload into the inbox's pooled memory. Service thread.
+    internal DeliverResult DeliverFromService(int from, ReadOnlySpan<byte> payload, byte channel)
+    {
+        lock (_channelGate)
+        {
+            var result = Inbox.TryEnqueue(from, payload);
+            if (result.IsAccepted)
+            {
+                _channels.Enqueue(channel);
+            }
+
+            return result;
+        }
+    }
 
     // Remembers why a peer left, for PeerLeft when its disconnect event is raised. Service thread.
     internal void RecordLeft(int id, EnetDisconnectReason reason) => _leftReasons[id] = reason;
@@ -679,14 +695,12 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
         CloseConnection(0);
     }
 
-    private EnetSessionConfig Config(bool server, int id) => new(
-        server, id, _channelCount, _serverRelay, _compression, _maxPacketSize, _maxWaitingData,
-        (uint)_timeoutMinimum.TotalMilliseconds, (uint)_timeoutMaximum.TotalMilliseconds, (long)_connectTimeout.TotalMilliseconds);
+    private EnetHostConfig HostConfig() => new(
+        _channelCount, _compression, _maxPacketSize, _maxWaitingData, (uint)_timeoutMinimum.TotalMilliseconds, (uint)_timeoutMaximum.TotalMilliseconds);
 
-    private void Activate(EnetSession session, bool server, int id, ConnectionStatus status)
+    private void Activate(bool server, int id, ConnectionStatus status)
     {
-        _session = session;
-        _server = server;
+        _isServer = server;
         _uniqueId = id;
         _status = status;
         _active = true;
@@ -695,9 +709,15 @@ public sealed class NetworkedMultiplayerENet : NetworkedMultiplayerPeer, IDispos
 
     private IPEndPoint EndPointOf(int id)
     {
-        if (_session is { } s && _peers.Contains(id) && s.EndPoints.TryGetValue(id, out var ep))
+        if (_peers.Contains(id))
         {
-            return ep;
+            var ep = _server is { } server ? server.Router.FindPeer(id)?.RemoteEndPoint
+                : id == TargetPeerServer ? _client?.ServerEndPoint
+                : null;
+            if (ep is not null)
+            {
+                return ep;
+            }
         }
 
         throw new ArgumentOutOfRangeException(nameof(id), id, "Not a directly connected peer (a client knows only the server's address).");

@@ -39,7 +39,8 @@ public sealed partial class RelayRouter
 
         if (claimedFrom != source.PeerId)
         {
-            Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.SpoofedSource, length, 0,
+            // Size is the offending number (the claimed id), as PacketRejection documents for non-size reasons.
+            Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.SpoofedSource, claimedFrom, 0,
                 string.Create(CultureInfo.InvariantCulture, $"claims to be peer {claimedFrom}")), misbehaviour: true);
             return RouteResult.Done;
         }
@@ -288,14 +289,14 @@ public sealed partial class RelayRouter
     }
 
     /// <summary>
-    /// Reports a packet the transport refused before it could be routed (its own framing: too short, malformed, a frame
-    /// kind the protocol does not allow, too large). It is counted, logged and raised as <see cref="PacketRejected"/> like
-    /// the router's own refusals, and passed to <see cref="RelayConnection.OnRejected"/> with <paramref name="misbehaviour"/>.
-    /// Any thread (normally the connection's receive loop).
+    /// Counts and reports a packet the transport refused before it could be routed (its framing: a frame kind the
+    /// protocol does not allow, a packet shorter than the header or over the size limit, a garbage datagram), exactly as
+    /// the router's own refusals: counted by reason, logged (rate-limited), passed to the connection's
+    /// <see cref="RelayConnection.OnRejected"/> and raised as <see cref="PacketRejected"/>. Any thread.
     /// </summary>
-    /// <param name="connection">The connection it came from, or null when not known.</param>
+    /// <param name="connection">The connection it came from, or null when it cannot be attributed (e.g. a datagram from no peer).</param>
     /// <param name="rejection">What was refused and why.</param>
-    /// <param name="misbehaviour">Whether the peer broke a rule (the transport may count it towards a disconnection).</param>
+    /// <param name="misbehaviour">Whether the peer broke a rule (as opposed to a race or a full queue).</param>
     public void ReportRejection(RelayConnection? connection, PacketRejection rejection, bool misbehaviour)
     {
         ArgumentNullException.ThrowIfNull(rejection);

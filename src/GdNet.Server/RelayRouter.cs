@@ -111,7 +111,10 @@ public sealed partial class RelayRouter
     /// <summary>The rooms now (a snapshot).</summary>
     public IReadOnlyList<Room> Rooms => _roomArray;
 
-    /// <summary>Raised (on the thread where it happened) for every refused packet, with the connection it came from (null for the hosted logic).</summary>
+    /// <summary>
+    /// Raised (on the thread where it happened) for every refused packet, with the connection it came from (null for the
+    /// hosted logic, or for a transport-level refusal that no connection can be blamed for).
+    /// </summary>
     public event Action<RelayConnection?, PacketRejection>? PacketRejected;
 
     /// <summary>Raised (under the membership lock: do not block) when a peer has joined a room.</summary>
@@ -360,6 +363,18 @@ public sealed partial class RelayRouter
         }
 
         LogRoomRemoved(_logger, room.Name);
+    }
+
+    /// <summary>
+    /// Counts, logs and raises <see cref="ConnectionRefused"/> for a connection the transport refused before asking
+    /// <see cref="AdmitAsync"/> (a limit of its own, such as ENet's peer slots), so that every refusal is counted in one
+    /// place. Any thread.
+    /// </summary>
+    public void ReportRefusal(AdmissionRequest request, AdmissionRefusal reason, string detail)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(detail);
+        _ = Refuse(request, reason, detail);
     }
 
     private AdmissionTicket Refuse(AdmissionRequest request, AdmissionRefusal reason, string detail)

@@ -16,7 +16,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateServer_Active_IsServerWithIdOneAndConnected()
     {
-        using var server = Server();
+        using var server = StartServer();
         Assert.True(server.Peer.IsServer());
         Assert.Equal(1, server.Peer.GetUniqueId());
         Assert.Equal(ConnectionStatus.Connected, server.Peer.GetConnectionStatus());
@@ -25,7 +25,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateClient_Started_IsConnectingWithRandomIdAboveOne()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Client(server.Peer.GetLocalPort());
         Assert.Equal(ConnectionStatus.Connecting, client.Peer.GetConnectionStatus());
         Assert.True(client.Peer.GetUniqueId() >= 2);
@@ -35,7 +35,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateClient_ServerListening_ServerSeesClientIdFromConnectData()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         Assert.Contains($"connected {client.Peer.GetUniqueId()}", server.Log);
     }
@@ -43,7 +43,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateClient_ServerListening_ClientRaisesPeerConnectedOneThenSucceeded()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         Assert.Equal(["connected 1", "succeeded"], client.Log);
         Assert.Equal(ConnectionStatus.Connected, client.Peer.GetConnectionStatus());
@@ -63,7 +63,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateServer_PortInUse_ReturnsCantCreate()
     {
-        using var first = Server();
+        using var first = StartServer();
         using var second = new NetworkedMultiplayerENet();
         second.SetBindIp("127.0.0.1");
         Assert.Equal(Error.CantCreate, second.CreateServer(first.Peer.GetLocalPort()));
@@ -73,7 +73,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateServer_AlreadyActive_Throws()
     {
-        using var server = Server();
+        using var server = StartServer();
         Assert.Throws<InvalidOperationException>(() => server.Peer.CreateServer(0));
     }
 
@@ -107,7 +107,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CloseConnection_Server_CanCreateAgain()
     {
-        using var server = Server();
+        using var server = StartServer();
         server.Peer.CloseConnection();
         Assert.Equal(ConnectionStatus.Disconnected, server.Peer.GetConnectionStatus());
         Assert.Equal(0, server.Peer.GetUniqueId());
@@ -117,7 +117,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CloseConnection_Client_ServerReportsClosed()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         var id = client.Peer.GetUniqueId();
         client.Peer.CloseConnection();
@@ -129,7 +129,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CloseConnection_Server_ClientRaisesServerDisconnected()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         server.Peer.CloseConnection();
         PumpUntil(() => client.Has("server_disconnected"), client);
@@ -141,7 +141,7 @@ public sealed class ConnectionTests
     [Fact]
     public void CreateClient_AfterServerDisconnected_ConnectsAgain()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         server.Peer.CloseConnection();
         PumpUntil(() => client.Has("server_disconnected"), client);
@@ -153,7 +153,7 @@ public sealed class ConnectionTests
     [Fact]
     public void GetPeerAddress_ConnectedClient_IsLoopbackAndItsPort()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         var id = client.Peer.GetUniqueId();
         Assert.Equal("127.0.0.1", server.Peer.GetPeerAddress(id));
@@ -171,7 +171,7 @@ public sealed class ConnectionTests
     [Fact]
     public void ChannelCount_WhileActive_Throws()
     {
-        using var server = Server();
+        using var server = StartServer();
         Assert.Throws<InvalidOperationException>(() => server.Peer.ChannelCount = 4);
     }
 

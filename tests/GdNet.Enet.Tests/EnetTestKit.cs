@@ -61,7 +61,7 @@ public static class EnetTestKit
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     /// <summary>A server on 127.0.0.1 and a free port (port 0, read back).</summary>
-    public static Recorder Server(int maxClients = 32, Action<NetworkedMultiplayerENet>? configure = null)
+    public static Recorder StartServer(int maxClients = 32, Action<NetworkedMultiplayerENet>? configure = null)
     {
         var peer = new NetworkedMultiplayerENet();
         peer.SetBindIp("127.0.0.1");

@@ -20,7 +20,7 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotClient_ToGdNetServer_ConnectsWithItsIdAndGetsRaw()
     {
-        using var server = Server();
+        using var server = StartServer();
         await using var godot = GodotPeerProcess.Start("enet-client", Hard, $"--port={server.Peer.GetLocalPort()}", "--timeout=20");
         var id = IdOf(await godot.WaitForLineAsync("EVENT connected_to_server", Wait));
         await godot.WaitForLineAsync("EVENT peer_connected 1", Wait);
@@ -33,7 +33,7 @@ public sealed class GodotByteInteropTests
     [Fact]
     public async Task GodotClients_ThreeToGdNetServer_AnnouncedToEachOtherAndRemovedOnKick()
     {
-        using var server = Server();
+        using var server = StartServer();
         var port = server.Peer.GetLocalPort();
         await using var g1 = GodotPeerProcess.Start("enet-client", Hard, $"--port={port}", "--timeout=25");
         await using var g2 = GodotPeerProcess.Start("enet-client", Hard, $"--port={port}", "--timeout=25");

@@ -13,7 +13,7 @@ public sealed class PacketTests
     [InlineData(TransferModeEnum.UnreliableOrdered, 2)]
     public void PutPacket_ClientToServerInMode_ArrivesOnGodotChannelWithSender(TransferModeEnum mode, int channel)
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         var id = client.Peer.GetUniqueId();
         // Unreliable packets may be dropped; keep sending until one arrives.
@@ -31,7 +31,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_TransferChannelSet_ArrivesOnThatChannel()
     {
-        using var server = Server(configure: p => p.ChannelCount = 5);
+        using var server = StartServer(configure: p => p.ChannelCount = 5);
         using var client = Connected(server, p => p.ChannelCount = 5);
         client.Peer.TransferChannel = 4;
         Assert.Equal(Error.Ok, Send(client, 1, [9]));
@@ -42,7 +42,7 @@ public sealed class PacketTests
     [Fact]
     public void GetPacketChannel_PacketQueued_IsChannelOfNextPacket()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         Assert.Equal(Error.Ok, Send(client, 1, [9]));
         PumpUntil(() => { server.Peer.Poll(); return server.Peer.AvailablePacketCount == 1; }, client);
@@ -54,7 +54,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ThousandReliable_ArriveInOrder()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         for (var i = 0; i < 1000; i++)
         {
@@ -68,7 +68,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_LargerThanMtu_ArrivesWhole()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         var big = Enumerable.Range(0, 100_000).Select(i => (byte)i).ToArray();
         Assert.Equal(Error.Ok, Send(client, 1, big));
@@ -79,7 +79,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_EmptyPayload_ArrivesEmpty()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         Assert.Equal(Error.Ok, Send(client, 1, []));
         PumpUntil(() => server.Packets.Count == 1, server, client);
@@ -89,7 +89,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_LargerThanMaxPacketSize_Throws()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server, p => p.MaxPacketSize = 100);
         Assert.Throws<ArgumentOutOfRangeException>(() => Send(client, 1, new byte[101]));
     }
@@ -104,7 +104,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_UnknownTarget_ReturnsInvalidParameter()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         Assert.Equal(Error.InvalidParameter, Send(server, 12345, [1]));
         Assert.Equal(Error.InvalidParameter, Send(client, 12345, [1]));
@@ -113,7 +113,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ServerBroadcast_ReachesEveryClient()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         Assert.Equal(Error.Ok, Send(server, 0, [7]));
@@ -125,7 +125,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ServerExcludesClient_ReachesOnlyTheOthers()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         Assert.Equal(Error.Ok, Send(server, -a.Peer.GetUniqueId(), [7]));
@@ -138,7 +138,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ClientToOtherClient_RelayedWithOriginalSenderNotDeliveredToServer()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         PumpUntil(() => a.Has($"connected {b.Peer.GetUniqueId()}"), server, a, b);
@@ -153,7 +153,7 @@ public sealed class PacketTests
     [Fact]
     public void RelayedPackets_DirectAndBroadcast_CountsOnePerReceivingClient()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         using var c = Connected(server);
@@ -169,7 +169,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ClientBroadcast_ServerAndOtherClientsReceiveSenderDoesNot()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         Assert.Equal(Error.Ok, Send(a, 0, [5]));
@@ -184,7 +184,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ClientExcludesOtherClient_ServerAndRestReceive()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         using var c = Connected(server);
@@ -200,7 +200,7 @@ public sealed class PacketTests
     [Fact]
     public void PutPacket_ClientExcludesServer_OnlyOtherClientsReceive()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         Assert.Equal(Error.Ok, Send(a, -1, [5]));
@@ -213,7 +213,7 @@ public sealed class PacketTests
     [Fact]
     public void CreateServer_ServerRelayOff_ClientBroadcastDroppedAndCounted()
     {
-        using var server = Server(configure: p => p.ServerRelay = false);
+        using var server = StartServer(configure: p => p.ServerRelay = false);
         using var a = Connected(server);
         using var b = Connected(server);
         Assert.Equal(Error.Ok, Send(a, 0, [5]));
@@ -227,7 +227,7 @@ public sealed class PacketTests
     [Fact]
     public void CreateServer_ServerRelayOff_ClientsAreNotAnnounced()
     {
-        using var server = Server(configure: p => p.ServerRelay = false);
+        using var server = StartServer(configure: p => p.ServerRelay = false);
         using var a = Connected(server);
         using var b = Connected(server);
         Assert.Equal(Error.Ok, Send(server, a.Peer.GetUniqueId(), Marker));
@@ -238,7 +238,7 @@ public sealed class PacketTests
     [Fact]
     public void CreateClient_SecondClientJoins_BothLearnEachOther()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         PumpUntil(() => a.Has($"connected {b.Peer.GetUniqueId()}") && b.Has($"connected {a.Peer.GetUniqueId()}"), server, a, b);
@@ -247,7 +247,7 @@ public sealed class PacketTests
     [Fact]
     public void CloseConnection_OneClientLeaves_OtherClientSeesPeerDisconnected()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         var bid = b.Peer.GetUniqueId();
@@ -260,7 +260,7 @@ public sealed class PacketTests
     [Fact]
     public void Poll_PacketAfterConnect_EventBeforePacketOnServer()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Client(server.Peer.GetLocalPort());
         PumpUntil(() => client.Has("succeeded"), client);
         Assert.Equal(Error.Ok, Send(client, 1, [1]));
@@ -271,7 +271,7 @@ public sealed class PacketTests
     [Fact]
     public void Poll_PacketsThenKick_ClientGetsPacketsBeforeServerDisconnected()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         for (var i = 0; i < 20; i++)
         {
@@ -287,7 +287,7 @@ public sealed class PacketTests
     [Fact]
     public void Statistics_PacketsExchanged_CountedPerPeer()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server);
         var id = client.Peer.GetUniqueId();
         Assert.Equal(Error.Ok, Send(client, 1, new byte[10]));
@@ -301,7 +301,7 @@ public sealed class PacketTests
     [Fact]
     public void CompressionMode_RangeCoderBothSides_PacketsArrive()
     {
-        using var server = Server(configure: p => p.CompressionMode = CompressionModeEnum.RangeCoder);
+        using var server = StartServer(configure: p => p.CompressionMode = CompressionModeEnum.RangeCoder);
         using var client = Connected(server, p => p.CompressionMode = CompressionModeEnum.RangeCoder);
         var data = new byte[3000];
         Assert.Equal(Error.Ok, Send(client, 1, data));

@@ -21,7 +21,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_SpoofedSource_RejectedAndNotDelivered()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawConnected(server, 5000);
         raw.SendGodot(4999, 1, [1]);
         raw.SendGodot(5000, 1, Marker);
@@ -34,7 +34,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_ClientOnConfigChannel_RejectedAsUnsupported()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawConnected(server, 5000);
         raw.SendRaw(0, [0, 0, 0, 0, 1, 0, 0, 0]);
         Assert.True(raw.ServiceUntil(() => server.Rejections.Count == 1, Deadline, server));
@@ -45,7 +45,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_ShorterThanGodotHeader_RejectedAsTooSmall()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawConnected(server, 5000);
         raw.SendRaw(1, [1, 2, 3]);
         Assert.True(raw.ServiceUntil(() => server.Rejections.Count == 1, Deadline, server));
@@ -56,7 +56,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_TargetIsSender_RejectedAsUnknownTarget()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawConnected(server, 5000);
         raw.SendGodot(5000, 5000, [1]);
         Assert.True(raw.ServiceUntil(() => server.Rejections.Count == 1, Deadline, server));
@@ -70,7 +70,7 @@ public sealed class RobustnessTests
     [InlineData(0x80000005u)]
     public void Connect_ReservedClientId_RefusedWithoutAnswer(uint id)
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawEnetHost.Client(server.Peer.GetLocalPort(), id);
         Assert.True(raw.ServiceUntil(() => server.Rejections.Count == 1, Deadline, server));
         Assert.Equal(PacketRejectReason.Refused, server.Rejections[0].Reason);
@@ -81,7 +81,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Connect_DuplicateClientId_SecondClientFailsAndIsCountedOnce()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var first = Connected(server, p => p.ForcedClientId = 777);
         using var second = Client(server.Peer.GetLocalPort(), p =>
         {
@@ -96,7 +96,7 @@ public sealed class RobustnessTests
     [Fact]
     public void RefuseNewConnections_Set_NewClientFailsExistingClientKeepsWorking()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var existing = Connected(server);
         server.Peer.RefuseNewConnections = true;
         using var late = Client(server.Peer.GetLocalPort(), p => p.ConnectTimeout = TimeSpan.FromMilliseconds(500));
@@ -109,7 +109,7 @@ public sealed class RobustnessTests
     [Fact]
     public void RefuseNewConnections_Cleared_NewClientConnects()
     {
-        using var server = Server();
+        using var server = StartServer();
         server.Peer.RefuseNewConnections = true;
         server.Peer.RefuseNewConnections = false;
         using var client = Connected(server);
@@ -118,7 +118,7 @@ public sealed class RobustnessTests
     [Fact]
     public void CreateServer_MaxClientsReached_NextClientFailsAndIsCounted()
     {
-        using var server = Server(maxClients: 2);
+        using var server = StartServer(maxClients: 2);
         using var a = Connected(server);
         using var b = Connected(server);
         using var c = Client(server.Peer.GetLocalPort(), p => p.ConnectTimeout = TimeSpan.FromMilliseconds(500));
@@ -129,7 +129,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_OversizedReliablePacket_RejectedTooLargeAndSenderDropped()
     {
-        using var server = Server(configure: p => p.MaxPacketSize = 1000);
+        using var server = StartServer(configure: p => p.MaxPacketSize = 1000);
         using var raw = RawConnected(server, 5000);
         raw.SendGodot(5000, 1, new byte[5000]);
         Assert.True(raw.ServiceUntil(() => server.Has("disconnected 5000") && raw.Disconnected, Deadline, server));
@@ -142,7 +142,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_OversizedUnreliablePacket_RejectedTooLargePeerStays()
     {
-        using var server = Server(configure: p => p.MaxPacketSize = 1000);
+        using var server = StartServer(configure: p => p.MaxPacketSize = 1000);
         using var raw = RawConnected(server, 5000);
         raw.SendGodot(5000, 1, new byte[5000], channel: 2, flags: EnetNative.PacketFlagUnreliableFragment);
         raw.SendGodot(5000, 1, Marker);
@@ -155,7 +155,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_PacketAtMaxPacketSize_Delivered()
     {
-        using var server = Server(configure: p => p.MaxPacketSize = 1000);
+        using var server = StartServer(configure: p => p.MaxPacketSize = 1000);
         using var client = Connected(server, p => p.MaxPacketSize = 1000);
         Assert.Equal(Error.Ok, Send(client, 1, new byte[1000]));
         PumpUntil(() => server.Packets.Count == 1, server, client);
@@ -165,7 +165,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Garbage_DatagramsToServerPort_ServerKeepsServingAndCountsMalformed()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var existing = Connected(server);
         var port = server.Peer.GetLocalPort();
         using (var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0)))
@@ -194,7 +194,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Vanish_ClientHostDestroyed_ServerTimesOutAndReportsTimedOut()
     {
-        using var server = Server(configure: p =>
+        using var server = StartServer(configure: p =>
         {
             p.PeerTimeoutMinimum = TimeSpan.FromMilliseconds(500);
             p.PeerTimeoutMaximum = TimeSpan.FromMilliseconds(1000);
@@ -224,7 +224,7 @@ public sealed class RobustnessTests
     [Fact]
     public void DisconnectPeer_Now_ServerReportsKickedAndOthersSeeRemove()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         using var b = Connected(server);
         var aid = a.Peer.GetUniqueId();
@@ -239,7 +239,7 @@ public sealed class RobustnessTests
     [Fact]
     public void DisconnectPeer_Later_ServerReportsKicked()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         var aid = a.Peer.GetUniqueId();
         server.Peer.DisconnectPeer(aid);
@@ -250,7 +250,7 @@ public sealed class RobustnessTests
     [Fact]
     public void DisconnectPeer_OnClient_Throws()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var a = Connected(server);
         Assert.Throws<InvalidOperationException>(() => a.Peer.DisconnectPeer(1));
     }
@@ -258,14 +258,14 @@ public sealed class RobustnessTests
     [Fact]
     public void DisconnectPeer_UnknownId_Throws()
     {
-        using var server = Server();
+        using var server = StartServer();
         Assert.Throws<ArgumentOutOfRangeException>(() => server.Peer.DisconnectPeer(4242));
     }
 
     [Fact]
     public void SystemMessages_ClientJoinsAndLeaves_WireIsTypeThenIdLittleEndianOnChannelZero()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawConnected(server, 5000);
         using var client = Connected(server);
         var id = (uint)client.Peer.GetUniqueId();
@@ -280,7 +280,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Relay_ClientToRawClient_KeepsOriginalHeader()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var raw = RawConnected(server, 5000);
         using var client = Connected(server);
         PumpUntil(() => client.Has("connected 5000"), server, client);
@@ -336,7 +336,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_ReliableIntoFullInbox_HeldThenAllDeliveredInOrder()
     {
-        using var server = Server(configure: p => p.MaxQueuedPackets = 10);
+        using var server = StartServer(configure: p => p.MaxQueuedPackets = 10);
         using var raw = RawConnected(server, 5000);
         for (var i = 0; i < 30; i++)
         {
@@ -361,7 +361,7 @@ public sealed class RobustnessTests
     [Fact]
     public void ClientReceive_ReliableIntoFullInbox_HeldThenAllDeliveredInOrder()
     {
-        using var server = Server();
+        using var server = StartServer();
         using var client = Connected(server, p => p.MaxQueuedPackets = 10);
         var id = client.Peer.GetUniqueId();
         for (var i = 0; i < 30; i++)
@@ -386,7 +386,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_HeldBeyondMaxWaitingData_SenderDroppedOtherPeerServed()
     {
-        using var server = Server(configure: p =>
+        using var server = StartServer(configure: p =>
         {
             p.MaxPacketSize = 1024;
             p.MaxWaitingData = 4096;
@@ -411,7 +411,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_ReliableLargerThanMaxQueuedBytes_QueueFullAndSenderDropped()
     {
-        using var server = Server(configure: p => p.MaxQueuedBytes = 100);
+        using var server = StartServer(configure: p => p.MaxQueuedBytes = 100);
         using var raw = RawConnected(server, 5000);
 
         raw.SendGodot(5000, 1, new byte[200]);
@@ -424,7 +424,7 @@ public sealed class RobustnessTests
     [Fact]
     public void Receive_UnreliableIntoFullInbox_DroppedSenderStays()
     {
-        using var server = Server(configure: p => p.MaxQueuedPackets = 10);
+        using var server = StartServer(configure: p => p.MaxQueuedPackets = 10);
         using var raw = RawConnected(server, 5000);
         // ENet's throttle may drop some unreliable packets itself: keep sending until the inbox overflows.
         Assert.True(raw.ServiceUntil(() =>

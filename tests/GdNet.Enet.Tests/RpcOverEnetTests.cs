@@ -247,7 +247,7 @@ public sealed class RpcOverEnetTests
     public void PathCache_FirstCalls_SimplifyThenByPathThenById()
     {
         // A raw ENet server sees what the client's MultiplayerAPI sends, and answers CONFIRM_PATH itself.
-        using var server = Server();
+        using var server = StartServer();
         using var client = new RpcMachine(NewClient(server.Peer.GetLocalPort()));
         PumpUntil(() => { client.Poll(); return client.Events.Contains("connected_to_server"); }, server);
 

@@ -40,6 +40,13 @@ internal static unsafe partial class EnetNative
     /// <summary>ENET_HOST_DEFAULT_MAXIMUM_PACKET_SIZE and ..._WAITING_DATA: 32 MiB each.</summary>
     public const long EnetDefaultMaximumPacketSize = 32L * 1024 * 1024;
 
+    /// <summary>ENET_PROTOCOL_MAXIMUM_MTU: the largest datagram ENet handles (and its decompression buffer).</summary>
+    public const int MaximumMtu = 4096;
+
+    /// <summary>ENet's protocol header flags (big-endian u16): the commands are compressed, the header has a sent time.</summary>
+    public const int HeaderFlagCompressed = 1 << 14;
+    public const int HeaderFlagSentTime = 1 << 15;
+
     /// <summary>ENET_PROTOCOL_MAXIMUM_PEER_ID: also the largest peer count of a host and ENet's default duplicatePeers.</summary>
     public const int MaximumPeerId = 0xFFF;
 
@@ -202,6 +209,15 @@ internal static unsafe partial class EnetNative
 
     [LibraryImport(LibraryName)]
     public static partial void enet_host_compress(EnetHostHandle host, nint compressor);
+
+    [LibraryImport(LibraryName)]
+    public static partial nint enet_range_coder_create();
+
+    [LibraryImport(LibraryName)]
+    public static partial void enet_range_coder_destroy(nint context);
+
+    [LibraryImport(LibraryName)]
+    public static partial nuint enet_range_coder_decompress(nint context, byte* inData, nuint inLimit, byte* outData, nuint outLimit);
 
     [LibraryImport(LibraryName)]
     public static partial EnetPacket* enet_packet_create(void* data, nuint dataLength, uint flags);
