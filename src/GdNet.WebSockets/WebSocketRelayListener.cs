@@ -257,14 +257,14 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
     /// <summary>The URL clients connect to, e.g. <c>ws://127.0.0.1:9080</c> (add <c>/ROOM</c> for a room), or null when not listening.</summary>
     public string? Url { get; private set; }
 
-    /// <summary>Whether the listener accepts connections now.</summary>
+    /// <summary>Whether the listener accepts connections now (started, and not stopping).</summary>
     public bool IsListening
     {
         get
         {
             lock (_gate)
             {
-                return _state == State.Listening;
+                return _state == State.Listening && LocalPort != 0;
             }
         }
     }
@@ -315,15 +315,21 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        LocalPort = address is not null && Uri.TryCreate(address.Replace("[::]", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var u) ? u.Port : port;
+        var localPort = address is not null && Uri.TryCreate(address.Replace("[::]", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var u) ? u.Port : port;
         var host = _bindIp switch
         {
             "*" => "127.0.0.1",
             _ when IPAddress.TryParse(_bindIp, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 => "[" + _bindIp + "]",
             _ => _bindIp,
         };
-        Url = string.Create(CultureInfo.InvariantCulture, $"{(_certificate is null ? "ws" : "wss")}://{host}:{LocalPort}");
-        Log.Listening(_logger, Url);
+        var url = string.Create(CultureInfo.InvariantCulture, $"{(_certificate is null ? "ws" : "wss")}://{host}:{localPort}");
+        lock (_gate)
+        {
+            Url = url;
+            LocalPort = localPort;
+        }
+
+        Log.Listening(_logger, url);
         return Error.Ok;
     }
 
@@ -379,10 +385,10 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
         await app.StopAsync().ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAny(gone, Task.Delay(_closeTimeout)).ConfigureAwait(false);
-        LocalPort = 0;
-        Url = null;
         lock (_gate)
         {
+            LocalPort = 0;
+            Url = null;
             _stopping.Dispose();
             _stopping = null;
             _state = State.Idle;

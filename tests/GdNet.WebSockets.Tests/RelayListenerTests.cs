@@ -358,6 +358,7 @@ public class RelayListenerTests
     {
         var relay = await StartAsync();
         await using var a = await RawPeer.ConnectAsync(relay.Url());
+        Assert.True(relay.Listener.IsListening);
 
         await Task.WhenAll(relay.Listener.StopAsync(), relay.Listener.StopAsync());
 
