@@ -561,12 +561,17 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         }
 
         c.State = EnetConnectionState.Left;
+        RemoveFromList(c);
+        _listener.OnPeerLeaving(c, reason);
+        _router.Leave(c);
+    }
+
+    private void RemoveFromList(EnetRelayConnection c)
+    {
         var last = _connections[^1];
         _connections[c.ListIndex] = last;
         last.ListIndex = c.ListIndex;
         _connections.RemoveAt(_connections.Count - 1);
-        _listener.OnPeerLeaving(c, reason);
-        _router.Leave(c);
     }
 
     // ------------------------------------------------------------------ events
@@ -620,7 +625,21 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         _slotsInUse++;
         _connections.Add(c);
         LastHeard[slot] = Environment.TickCount64;
-        _router.Join(ticket, c);
+        try
+        {
+            _router.Join(ticket, c);
+        }
+        catch (ArgumentException)
+        {
+            // A ticket that can no longer join (released meanwhile): the peer goes, the service thread stays.
+            enet_peer_disconnect_now(peer, 0);
+            Detach(c);
+            c.State = EnetConnectionState.Left;
+            RemoveFromList(c);
+            ticket.Dispose();
+            return;
+        }
+
         LogPeerConnected(Logger, c.PeerId, c.RemoteEndPoint!);
     }
 
