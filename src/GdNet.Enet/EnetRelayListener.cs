@@ -329,8 +329,14 @@ public sealed class EnetRelayListener : IDisposable
 
             var config = new EnetHostConfig(_channelCount, _compression, _maxPacketSize, _maxWaitingData,
                 (uint)_timeoutMinimum.TotalMilliseconds, (uint)_timeoutMaximum.TotalMilliseconds);
-            _session = EnetServerSession.Start(this, Router, config, _room, (long)_admissionTimeout.TotalMilliseconds, ToAddress(_bindIp, port),
+            var session = EnetServerSession.Create(this, Router, config, _room, (long)_admissionTimeout.TotalMilliseconds, ToAddress(_bindIp, port),
                 _maxClients, (uint)_incomingBandwidth, (uint)_outgoingBandwidth, _logger, out var error);
+            if (session is not null)
+            {
+                _session = session;
+                session.Run();
+            }
+
             return error;
         }
     }

@@ -34,7 +34,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
     private readonly EnetRelayConnection?[] _bySlot;
     private readonly List<EnetRelayConnection> _connections = [];
     private readonly List<EnetRelayConnection> _backlogged = [];
-    private readonly List<(EnetRelayConnection Connection, EnetDisconnectReason Reason, bool Now)> _toClose = [];
+    private readonly List<(EnetRelayConnection Connection, EnetDisconnectReason Reason, bool Now, uint Data)> _toClose = [];
 
     // CONNECTs seen, by (address, port, ENet connect id): admissions waiting for an asynchronous check (answered when
     // the client retransmits), accepted ones waiting for ENet's handshake, refused ones (so a retransmission is neither
@@ -117,8 +117,8 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         _rangeCoder = config.Compression == CompressionModeEnum.RangeCoder ? enet_range_coder_create() : 0;
     }
 
-    /// <summary>Creates the host and starts the service thread. Null and an error when the host cannot be created.</summary>
-    public static EnetServerSession? Start(EnetRelayListener listener, RelayRouter router, EnetHostConfig config, string room, long admissionTimeoutMs,
+    /// <summary>Creates the host (the service thread is started by <see cref="Run"/>). Null and an error when the host cannot be created.</summary>
+    public static EnetServerSession? Create(EnetRelayListener listener, RelayRouter router, EnetHostConfig config, string room, long admissionTimeoutMs,
         EnetAddress bind, int maxClients, uint inBandwidth, uint outBandwidth, ILogger logger, out Error error)
     {
         var host = CreateHost(config, bind, maxClients, inBandwidth, outBandwidth, server: true, out error);
@@ -127,10 +127,11 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
             return null;
         }
 
-        var session = new EnetServerSession(listener, router, config, room, admissionTimeoutMs, host, logger);
-        session.StartThread();
-        return session;
+        return new EnetServerSession(listener, router, config, room, admissionTimeoutMs, host, logger);
     }
+
+    /// <summary>Starts the service thread (once the listener knows this session).</summary>
+    public void Run() => StartThread();
 
     /// <summary>Connections joined through this host now. Any thread.</summary>
     public int ConnectionCount => Volatile.Read(ref _slotsInUse);
@@ -221,26 +222,40 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
     /// <summary>
     /// <see cref="RelayConnection.Close"/>: a kick, a closed room or a shutdown disconnects after what is queued
-    /// (<c>disconnect_later</c>); a slow reader, a rate-limited or misbehaving peer at once.
+    /// (<c>disconnect_later</c>; data 0 as Godot's <c>disconnect_peer</c>, or the server's id 1 for a shutdown, as its
+    /// <c>close_connection</c>); a slow reader, a rate-limited or misbehaving peer at once.
     /// </summary>
     public void Close(EnetRelayConnection connection, CloseReason reason)
     {
-        var enetReason = reason is CloseReason.SlowReader or CloseReason.RateLimited or CloseReason.ProtocolViolation
-            ? EnetDisconnectReason.LimitExceeded
-            : EnetDisconnectReason.Kicked;
-        Disconnect(connection, enetReason, now: enetReason == EnetDisconnectReason.LimitExceeded);
+        switch (reason)
+        {
+            case CloseReason.SlowReader:
+            case CloseReason.RateLimited:
+            case CloseReason.ProtocolViolation:
+                Disconnect(connection, EnetDisconnectReason.LimitExceeded, now: true);
+                break;
+            case CloseReason.ServerShutdown:
+                Disconnect(connection, EnetDisconnectReason.Closed, now: false, ServerId);
+                break;
+            default:
+                Disconnect(connection, EnetDisconnectReason.Kicked, now: false);
+                break;
+        }
     }
 
-    /// <summary>Disconnects <paramref name="connection"/>, at once or after what is queued, with the reason reported when it leaves. Any thread.</summary>
-    public void Disconnect(EnetRelayConnection connection, EnetDisconnectReason reason, bool now)
+    /// <summary>
+    /// Disconnects <paramref name="connection"/>, at once or after what is queued, with <paramref name="data"/> as ENet's
+    /// disconnect data and the reason reported when it leaves. Any thread.
+    /// </summary>
+    public void Disconnect(EnetRelayConnection connection, EnetDisconnectReason reason, bool now, uint data = 0)
     {
         if (IsServiceThread)
         {
-            RequestClose(connection, reason, now);
+            RequestClose(connection, reason, now, data);
         }
         else
         {
-            _ = Enqueue(new Command { Kind = now ? CommandKind.KickNow : CommandKind.KickLater, Ref = connection, Target = (int)reason });
+            _ = Enqueue(new Command { Kind = now ? CommandKind.KickNow : CommandKind.KickLater, Ref = connection, Target = (int)reason, Channel = (byte)data });
         }
     }
 
@@ -364,7 +379,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
             case CommandKind.KickNow:
             case CommandKind.KickLater:
-                RequestClose((EnetRelayConnection)command.Ref!, (EnetDisconnectReason)command.Target, command.Kind == CommandKind.KickNow);
+                RequestClose((EnetRelayConnection)command.Ref!, (EnetDisconnectReason)command.Target, command.Kind == CommandKind.KickNow, command.Channel);
                 break;
             default:
                 Discard(ref command);
@@ -475,7 +490,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         return SendResult.Sent;
     }
 
-    private void RequestClose(EnetRelayConnection connection, EnetDisconnectReason reason, bool now)
+    private void RequestClose(EnetRelayConnection connection, EnetDisconnectReason reason, bool now, uint data = 0)
     {
         switch (connection.State)
         {
@@ -488,7 +503,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
                     connection.LeaveReason = reason;
                 }
 
-                _toClose.Add((connection, reason, now));
+                _toClose.Add((connection, reason, now, data));
                 break;
             default:
                 break;
@@ -500,7 +515,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         // Indexed: leaving can close other connections (appended here).
         for (var i = 0; i < _toClose.Count; i++)
         {
-            var (c, reason, now) = _toClose[i];
+            var (c, reason, now, data) = _toClose[i];
             if (!c.Attached)
             {
                 continue;
@@ -508,7 +523,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
             if (now)
             {
-                enet_peer_disconnect_now(c.Peer, 0);
+                enet_peer_disconnect_now(c.Peer, data);
                 Detach(c);
                 DiscardBacklog(c);
                 Leave(c, reason);
@@ -518,7 +533,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
             {
                 c.State = EnetConnectionState.Closing;
                 c.LeaveReason = reason;
-                enet_peer_disconnect_later(c.Peer, 0);
+                enet_peer_disconnect_later(c.Peer, data);
             }
         }
 
@@ -546,12 +561,17 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         }
 
         c.State = EnetConnectionState.Left;
+        RemoveFromList(c);
+        _listener.OnPeerLeaving(c, reason);
+        _router.Leave(c);
+    }
+
+    private void RemoveFromList(EnetRelayConnection c)
+    {
         var last = _connections[^1];
         _connections[c.ListIndex] = last;
         last.ListIndex = c.ListIndex;
         _connections.RemoveAt(_connections.Count - 1);
-        _listener.OnPeerLeaving(c, reason);
-        _router.Leave(c);
     }
 
     // ------------------------------------------------------------------ events
@@ -605,7 +625,21 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         _slotsInUse++;
         _connections.Add(c);
         LastHeard[slot] = Environment.TickCount64;
-        _router.Join(ticket, c);
+        try
+        {
+            _router.Join(ticket, c);
+        }
+        catch (ArgumentException)
+        {
+            // A ticket that can no longer join (released meanwhile): the peer goes, the service thread stays.
+            enet_peer_disconnect_now(peer, 0);
+            Detach(c);
+            c.State = EnetConnectionState.Left;
+            RemoveFromList(c);
+            ticket.Dispose();
+            return;
+        }
+
         LogPeerConnected(Logger, c.PeerId, c.RemoteEndPoint!);
     }
 

@@ -67,10 +67,10 @@ internal abstract unsafe partial class EnetSession : IDisposable
         /// <summary>Send one packet to the first <see cref="Command.Target"/> connections of a rented array in <see cref="Command.Ref"/>.</summary>
         SendMany,
 
-        /// <summary>Disconnect at once.</summary>
+        /// <summary>Disconnect <see cref="Command.Ref"/> at once (reason in <see cref="Command.Target"/>, ENet data in <see cref="Command.Channel"/>).</summary>
         KickNow,
 
-        /// <summary>Disconnect after what is queued.</summary>
+        /// <summary>Disconnect <see cref="Command.Ref"/> after what is queued (fields as <see cref="KickNow"/>).</summary>
         KickLater,
     }
 

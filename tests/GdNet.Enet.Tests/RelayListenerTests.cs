@@ -375,6 +375,25 @@ public sealed class RelayListenerTests
     }
 
     [Fact]
+    public async Task DrainAsync_ConnectedClient_DisconnectedGracefullyAndRouterEmpties()
+    {
+        var router = new RelayRouter();
+        using var listener = Listen(router);
+        using var a = Join(listener);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(Error.Ok, router.FindRoom(Room.DefaultName)!.SendFromHost(a.Peer.GetUniqueId(), [(byte)i], TransferModeEnum.Reliable));
+        }
+
+        var drained = router.DrainAsync(Deadline);
+        PumpUntil(() => a.Has("server_disconnected"), a);
+        Assert.True(await drained);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => (byte)i), a.Packets.Select(p => p.Data[0])); // queued data left first
+        Assert.Equal([(1, EnetDisconnectReason.Closed)], a.Left); // data 1, as Godot's close_connection
+        Assert.Equal(0, router.PeerCount);
+    }
+
+    [Fact]
     public void Stop_ConnectedClients_DisconnectedAndGoneFromTheRouter_ListenAgainWorks()
     {
         var router = new RelayRouter();
