@@ -48,6 +48,13 @@ public sealed class RelayOptions
     public long MaxQueuedBytesTotal { get; set; } = 256L << 20;
 
     /// <summary>
+    /// While the send budget is exhausted and no queued byte has been written for this long (nobody holding it reads),
+    /// the peer holding the most of it is disconnected as a slow reader, so that one deaf client cannot stall every room.
+    /// Default 2 s.
+    /// </summary>
+    public TimeSpan SendStallTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Godot's <c>server_relay</c>: whether clients' packets to other clients (and broadcasts) are forwarded, and peers
     /// announced to each other. Off, only the hosted logic (peer 1) receives packets. Default true.
     /// </summary>
@@ -67,5 +74,6 @@ public sealed class RelayOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxPacketsPerSecond, nameof(MaxPacketsPerSecond));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxBytesPerSecond, nameof(MaxBytesPerSecond));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedBytesTotal, 1, nameof(MaxQueuedBytesTotal));
+        ArgumentOutOfRangeException.ThrowIfLessThan(SendStallTimeout, TimeSpan.Zero, nameof(SendStallTimeout));
     }
 }

@@ -137,35 +137,44 @@ public sealed partial class RelayRouter
         return Task.WhenAny(Task.WhenAll(budget, host), Task.Delay(50));
     }
 
-    // The server-wide send budget is used up: the sender waits (RetryLater). So that one peer that does not read cannot
-    // hold the budget and stall every room, the peer holding the most is cut as a slow reader when it holds more than
-    // its fair share (the budget over the peers connected); checked at most every 100 ms.
+    // The server-wide send budget is used up: the sender waits (RetryLater). So that peers that do not read cannot hold
+    // the budget and stall every room, when no queued byte has been written for SendStallTimeout the peer holding the
+    // most is cut as a slow reader. Progress anywhere (a reader draining its queue) restarts the wait.
     private RouteResult BudgetExhausted(RelayConnection source, int length)
     {
         Refund(source, length);
-        var now = Environment.TickCount64;
-        var last = Interlocked.Read(ref _lastBudgetRelief);
-        if (now - last >= 100 && Interlocked.CompareExchange(ref _lastBudgetRelief, now, last) == last)
+        RelayConnection? stalled = null;
+        var now = _time.GetTimestamp();
+        lock (_stallLock)
         {
-            RelayConnection? largest = null;
-            var most = 0L;
-            foreach (var c in _byId.Values)
+            var released = SendBudget.ReleasedBytes;
+            if (released != _stallReleased)
             {
-                var q = c.QueuedBytes;
-                if (q > most)
+                _stallReleased = released;
+                _stallSince = now;
+            }
+            else if (_time.GetElapsedTime(_stallSince, now) >= Options.SendStallTimeout)
+            {
+                var most = 0L;
+                foreach (var c in _byId.Values)
                 {
-                    most = q;
-                    largest = c;
+                    var q = c.QueuedBytes;
+                    if (q > most)
+                    {
+                        most = q;
+                        stalled = c;
+                    }
                 }
-            }
 
-            var fairShare = Options.MaxQueuedBytesTotal / Math.Max(1, PeerCount);
-            if (largest is not null && most > fairShare)
-            {
-                Reject(largest, new PacketRejection(largest.PeerId, PacketRejectReason.QueueFull, most, fairShare,
-                    "disconnected: holds the most of the server's exhausted send budget (reads too slowly)"), misbehaviour: false);
-                largest.Close(CloseReason.SlowReader, "the peer reads too slowly: it holds the most of the server's send budget");
+                _stallSince = now; // the next one, if still stalled, after another timeout
             }
+        }
+
+        if (stalled is not null)
+        {
+            Reject(stalled, new PacketRejection(stalled.PeerId, PacketRejectReason.QueueFull, stalled.QueuedBytes, Options.MaxQueuedBytesTotal,
+                "disconnected: holds the most of the server's send budget and has read nothing for a while (reads too slowly)"), misbehaviour: false);
+            stalled.Close(CloseReason.SlowReader, "the peer reads too slowly: it holds the most of the server's stalled send budget");
         }
 
         return RouteResult.RetryLater;

@@ -65,7 +65,9 @@ public sealed partial class RelayRouter
     private long _accepted;
     private long _goneIn;
     private long _goneBytesIn;
-    private long _lastBudgetRelief = long.MinValue / 2;
+    private readonly Lock _stallLock = new();
+    private long _stallReleased = -1;
+    private long _stallSince;
 
     // Rate-limited logging of rejections: at most LogBurst lines a second, the rest counted.
     private const int LogBurst = 10;

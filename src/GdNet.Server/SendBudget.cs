@@ -8,12 +8,16 @@ public sealed class SendBudget
 {
     private readonly Func<long> _limit;
     private long _queued;
+    private long _written;
     private TaskCompletionSource? _waiters;
 
     internal SendBudget(Func<long> limit) => _limit = limit;
 
     /// <summary>Bytes queued now over all connections.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queued);
+
+    /// <summary>Bytes released since the start (written, or dropped with their connection): grows while sending makes progress.</summary>
+    public long ReleasedBytes => Interlocked.Read(ref _written);
 
     /// <summary>The budget.</summary>
     public long Limit => _limit();
@@ -27,6 +31,7 @@ public sealed class SendBudget
     /// <summary>Counts <paramref name="bytes"/> written (or dropped with their connection). Any thread.</summary>
     public void Release(long bytes)
     {
+        Interlocked.Add(ref _written, bytes);
         var now = Interlocked.Add(ref _queued, -bytes);
         if (now < _limit() && Volatile.Read(ref _waiters) is not null)
         {
