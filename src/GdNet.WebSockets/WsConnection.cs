@@ -98,6 +98,7 @@ internal sealed class WsConnection
     private int _violations;
     private bool _remoteClosed;
     private CancellationTokenSource? _closeTimer;
+    private Timer? _abortTimer;
 
     // Counters: written under _gate (out) or by the receive loop (in), read by snapshots.
     private long _messagesIn;
@@ -246,22 +247,53 @@ internal sealed class WsConnection
     /// Queues a close frame after what is already queued; later data is refused. The first call wins. The remote side then
     /// has <see cref="WsLimits.CloseTimeout"/> to answer before the connection is aborted.
     /// </summary>
-    public void RequestClose(int code, string reason)
+    public void RequestClose(int code, string reason) => RequestClose(code, reason, discardQueued: false);
+
+    /// <summary>
+    /// Closes a peer that does not read: what is queued and not yet being written is dropped (and released from the
+    /// budget), the close frame goes next, and the connection is aborted if it has not ended within
+    /// <see cref="WsLimits.CloseTimeout"/> (a write to a peer that never reads never completes). Any thread.
+    /// </summary>
+    public void CloseUnread(int code, string reason) => RequestClose(code, reason, discardQueued: true);
+
+    private void RequestClose(int code, string reason, bool discardQueued)
     {
-        bool wake;
+        var wake = false;
+        long dropped = 0;
         lock (_gate)
         {
-            if (_closeQueued || _stopped)
+            if (_stopped || (_closeQueued && !discardQueued))
             {
                 return;
             }
 
-            _closeQueued = true;
-            _closeCode = code;
-            _closeReason = reason;
-            LocalCloseReason = string.Create(CultureInfo.InvariantCulture, $"{code} {reason}");
-            wake = _loopWaiting;
-            _loopWaiting = false;
+            if (discardQueued)
+            {
+                foreach (var seg in _segments)
+                {
+                    dropped += seg.Used;
+                    ArrayPool<byte>.Shared.Return(seg.Buffer);
+                }
+
+                _segments.Clear();
+                _queuedBytes -= dropped;
+                _abortTimer ??= new Timer(static s => ((WsConnection)s!).Abort(), this, _limits.CloseTimeout, Timeout.InfiniteTimeSpan);
+            }
+
+            if (!_closeQueued)
+            {
+                _closeQueued = true;
+                _closeCode = code;
+                _closeReason = reason;
+                LocalCloseReason = string.Create(CultureInfo.InvariantCulture, $"{code} {reason}");
+                wake = _loopWaiting;
+                _loopWaiting = false;
+            }
+        }
+
+        if (dropped != 0)
+        {
+            _budget?.Release(dropped);
         }
 
         if (wake)
@@ -346,6 +378,11 @@ internal sealed class WsConnection
             }
 
             _closeTimer?.Dispose();
+            lock (_gate)
+            {
+                _abortTimer?.Dispose();
+            }
+
             _ws.Dispose();
             await _stream.DisposeAsync().ConfigureAwait(false);
             ReturnSegments();
@@ -425,7 +462,9 @@ internal sealed class WsConnection
 
                 while (handler.OnMessage(this, buffer.AsSpan(0, total)) == MessageDisposition.RetryLater)
                 {
-                    if (IsClosing && _ws.State != WebSocketState.Open && _ws.State != WebSocketState.CloseSent)
+                    // Stop waiting when nothing more can be received: the connection was aborted (a failed write, the
+                    // close timer), or it is closing and the remote close already came.
+                    if (_ws.State == WebSocketState.Aborted || (IsClosing && _ws.State is not (WebSocketState.Open or WebSocketState.CloseSent)))
                     {
                         return;
                     }
@@ -553,11 +592,11 @@ internal sealed class WsConnection
         }
         catch (WebSocketException)
         {
-            _ws.Abort();
+            Abort(); // the write failed: nothing more can be sent, and the receive side ends too
         }
         catch (IOException)
         {
-            _ws.Abort();
+            Abort();
         }
         catch (ObjectDisposedException)
         {

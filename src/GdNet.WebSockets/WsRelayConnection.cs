@@ -112,7 +112,14 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
             Log.Kicked(_logger, PeerId, detail);
         }
 
-        _ws.RequestClose(code, detail);
+        if (reason == CloseReason.SlowReader)
+        {
+            _ws.CloseUnread(code, detail); // its queue will not drain: drop it, and abort if the close cannot be written either
+        }
+        else
+        {
+            _ws.RequestClose(code, detail);
+        }
     }
 
     /// <inheritdoc/>

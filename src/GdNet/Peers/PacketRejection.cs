@@ -62,7 +62,9 @@ public sealed class PacketRejection(int peerId, PacketRejectReason reason, long 
     public string Detail => Reason switch
     {
         PacketRejectReason.TooLarge => string.Create(CultureInfo.InvariantCulture, $"packet of {Size} bytes from peer {PeerId} exceeds the maximum packet size {Limit}{Suffix}"),
-        PacketRejectReason.QueueFull => string.Create(CultureInfo.InvariantCulture, $"incoming queue full ({Limit}) when peer {PeerId} delivered {Size} bytes{Suffix}"),
+        // Used both for an incoming packet that found its queue full and for a peer whose outgoing queue is over budget.
+        PacketRejectReason.QueueFull => string.Create(CultureInfo.InvariantCulture,
+            $"queue full for peer {PeerId} ({Size} bytes{(Limit != 0 ? $", limit {Limit}" : string.Empty)}){Suffix}"),
         PacketRejectReason.TooSmall => string.Create(CultureInfo.InvariantCulture, $"packet of {Size} bytes from peer {PeerId} is too small{Suffix}"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{Reason} from peer {PeerId}{(Size != 0 ? $" ({Size} bytes)" : string.Empty)}{Suffix}"),
     };
