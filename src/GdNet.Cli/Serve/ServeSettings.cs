@@ -100,6 +100,8 @@ internal sealed record ServeSettings
             { StatsInterval: <= 0 } => "--stats-interval must be positive",
             _ when !Room.IsValidName(EnetRoom) => "--enet-room must be 1-64 characters of A-Z a-z 0-9 _ -",
             _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) => "--bind must be an IP address or *",
+            _ when Transports.Contains(TransportKind.Enet) && Bind != "*" && IPAddress.Parse(Bind).AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+                => $"--bind {Bind}: ENet (Godot 3's ENet 1.3) is IPv4-only; bind an IPv4 address or *, or serve --transport ws alone on IPv6",
             _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
             _ when EnetAllow is not null && JwtSecretFile is null => "--enet-allow only applies with --jwt-secret-file (without tokens every ENet client is admitted)",
             _ => null,
