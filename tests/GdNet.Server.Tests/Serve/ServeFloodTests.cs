@@ -18,7 +18,7 @@ public sealed class ServeFloodTests
     public async Task Flooder_and_non_reader_are_cut_per_address_limit_holds_and_the_Godot_client_is_unaffected()
     {
         var (serve, port) = await StartAsync(1,
-            "--max-packets-per-second", "200", "--max-connections-per-ip", "4", "--max-queued-bytes-total", "1048576", "--drain-seconds", "1");
+            "--max-packets-per-second", "200", "--max-connections-per-ip", "3", "--max-queued-bytes-total", "1048576", "--drain-seconds", "1");
         await using var _ = serve;
         var url = $"ws://127.0.0.1:{port}/arena";
 
@@ -41,40 +41,55 @@ public sealed class ServeFloodTests
         }
 
         Assert.NotEqual(0, target);
-        await using var godot = Godot("ws-client", $"--url={url}");
-        Assert.True(await serve.WaitForLinesContainingAsync("connected (room arena,", 3, Wait), serve.Describe());
 
-        // Fourth connection from 127.0.0.1 (non-reader, flooder, Godot, this): refused before the upgrade.
-        using (var fourth = new ClientWebSocket())
+        // A third connection holds the last slot for 127.0.0.1; a fourth is refused before the upgrade (HTTP 503).
+        using (var third = new ClientWebSocket())
         {
-            var refused = await Assert.ThrowsAsync<WebSocketException>(() => fourth.ConnectAsync(new Uri(url), CancellationToken.None));
+            await third.ConnectAsync(new Uri(url), CancellationToken.None);
+            Assert.True(await serve.WaitForLinesContainingAsync("connected (room arena,", 3, Wait), serve.Describe());
+            using var fourth = new ClientWebSocket();
+            using var fourthCts = new CancellationTokenSource(Wait);
+            var refused = await Record.ExceptionAsync(() => fourth.ConnectAsync(new Uri(url), fourthCts.Token));
+            Assert.True(refused is WebSocketException, "the fourth connection from one address was not refused\n" + serve.Describe());
             Assert.Contains("503", refused.Message, StringComparison.Ordinal);
+            await third.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
         }
 
+        Assert.True(await serve.WaitForLinesContainingAsync(" disconnected", 1, Wait), serve.Describe()); // the slot is free again
+
+        // The Godot client starts now and plays its conversation during the flood.
+        await using var godot = Godot("ws-client", $"--url={url}");
+
         // Flood: 60 KiB packets at the non-reader as fast as the client can queue them, until the server cuts it (over
-        // its rate for 5 s). The non-reader's queue grows until the server cuts it too.
+        // its rate for 5 s). The non-reader holds the send budget until the server cuts it too.
         var payload = new byte[60 * 1024];
         var sent = 0;
         var deadline = DateTime.UtcNow + Wait;
         while (!flooderDone && DateTime.UtcNow < deadline)
         {
             flooder.Poll();
+            while (flooder.TryGetPacket(out var _))
+            {
+                // a client reads what it receives: its disconnect event comes after the packets queued before it
+            }
+
             if (flooder.GetConnectionStatus() == ConnectionStatus.Connected)
             {
                 flooder.SetTargetPeer(target);
                 if (flooder.PutPacket(payload) == Error.Ok)
                 {
                     sent++;
+                    if (sent % 64 != 0)
+                    {
+                        continue;
+                    }
                 }
             }
 
-            if (sent % 64 == 0)
-            {
-                await Task.Delay(1);
-            }
+            await Task.Delay(1); // every 64 packets, and whenever the client's own queue is full
         }
 
-        Assert.True(flooderDone, "the flooder was never disconnected\n" + serve.Describe());
+        Assert.True(flooderDone, $"the flooder was never disconnected (status {flooder.GetConnectionStatus()}, {sent} sent)\n" + serve.Describe());
         var exit = await godot.WaitForExitAsync(Wait);
         Assert.True(exit == 0 && godot.DoneLine == "DONE ok", Describe(serve, godot));
         Assert.True(await serve.WaitForLinesContainingAsync("RateLimited=", 1, Wait), serve.Describe());
