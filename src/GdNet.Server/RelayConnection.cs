@@ -86,6 +86,7 @@ public abstract class RelayConnection
     internal TokenBucket? ByteBucket;
     internal long RateExceededSince = -1;
     internal long RateLastExceeded;
+    private int _cut;
 
     /// <param name="transport">The transport's short name, e.g. <c>ws</c> or <c>enet</c> (shown in status and logs).</param>
     /// <param name="remoteEndPoint">The player's address, when known.</param>
@@ -95,6 +96,12 @@ public abstract class RelayConnection
         Transport = transport;
         RemoteEndPoint = remoteEndPoint;
     }
+
+    /// <summary>
+    /// Marks the peer cut by the router (slow reader, rate limit); true only for the first call, so a cut is reported and
+    /// closed once while the transport ends the connection.
+    /// </summary>
+    internal bool TryCut() => Interlocked.Exchange(ref _cut, 1) == 0;
 
     /// <summary>The transport's short name (<c>ws</c>, <c>enet</c>, …).</summary>
     public string Transport { get; }

@@ -170,7 +170,9 @@ public sealed partial class RelayRouter
             }
         }
 
-        if (stalled is not null)
+        // The largest holder already cut is on its way out (its transport drops what it holds): wait for it rather than
+        // cutting the next one.
+        if (stalled is not null && stalled.TryCut())
         {
             Reject(stalled, new PacketRejection(stalled.PeerId, PacketRejectReason.QueueFull, stalled.QueuedBytes, Options.MaxQueuedBytesTotal,
                 "disconnected: holds the most of the server's send budget and has read nothing for a while (reads too slowly)"), misbehaviour: false);
@@ -204,7 +206,7 @@ public sealed partial class RelayRouter
 
     private void SendTo(RelayConnection target, in RelayPacket packet)
     {
-        if (target.Send(in packet) == SendResult.Full)
+        if (target.Send(in packet) == SendResult.Full && target.TryCut())
         {
             Reject(target, new PacketRejection(target.PeerId, PacketRejectReason.QueueFull, target.QueuedBytes, 0, "disconnected: reads too slowly"), misbehaviour: false);
             target.Close(CloseReason.SlowReader, "the peer reads too slowly: its send queue is over its budget");
@@ -280,7 +282,7 @@ public sealed partial class RelayRouter
         var limit = packetsOk ? Options.MaxBytesPerSecond : Options.MaxPacketsPerSecond;
         Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.RateLimited, length, (long)limit,
             packetsOk ? "over the byte rate limit" : "over the packet rate limit"), misbehaviour: false);
-        if (_time.GetElapsedTime(source.RateExceededSince, now) >= Options.RateLimitGrace)
+        if (_time.GetElapsedTime(source.RateExceededSince, now) >= Options.RateLimitGrace && source.TryCut())
         {
             source.Close(CloseReason.RateLimited, string.Create(CultureInfo.InvariantCulture,
                 $"sent over its rate limit for {Options.RateLimitGrace.TotalSeconds:0.#} s"));

@@ -496,6 +496,62 @@ public class RelayListenerTests
     }
 
     [Fact]
+    public async Task SendBudget_StalledByClientThatNeverReads_ItIsCutAfterStallTimeoutAndTheWaitingRelayGoesThrough()
+    {
+        var rejected = new ConcurrentQueue<PacketRejection>();
+        await using var relay = await StartAsync(
+            options: o =>
+            {
+                o.MaxQueuedBytesTotal = 1L << 20;
+                o.SendStallTimeout = TimeSpan.FromMilliseconds(200);
+            },
+            configure: l =>
+            {
+                l.MaxQueuedBytes = 256L << 20; // its own queue limit is never reached: only the budget rule can cut it
+                l.CloseTimeout = TimeSpan.FromMilliseconds(500);
+            },
+            setup: r =>
+            {
+                r.HostFactory = _ => new SinkHost();
+                r.PacketRejected += (_, rej) => rejected.Enqueue(rej);
+            });
+        await using var a = await RawPeer.ConnectAsync(relay.Url());
+        await using var b = await RawPeer.ConnectAsync(relay.Url());
+        await using var deaf = await RawPeer.ConnectAsync(relay.Url(), read: false);
+        await ExpectAsync(a, $"SYS_ADD {b.Id}");
+        var deafId = (await a.NextAsync()).SystemId;
+        await ExpectAsync(b, $"SYS_ADD {a.Id}", $"SYS_ADD {deafId}");
+        var room = relay.Router.FindRoom(Room.DefaultName)!;
+        var chunk = new byte[60000];
+
+        // Fill the socket buffers towards the deaf client, then the budget, well past its limit: 8 MiB waiting in the
+        // server's queue, more than the socket buffers can still take (a few MiB on loopback), so whatever they take
+        // the budget stays spent.
+        for (var i = 0; relay.Router.SendBudget.QueuedBytes < (8L << 20); i++)
+        {
+            Assert.True(i < 100_000, "nothing piled up");
+            Assert.Equal(Error.Ok, room.SendFromHost(deafId, chunk, TransferModeEnum.Reliable));
+            if (i % 8 == 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        Assert.True(relay.Router.SendBudget.IsExhausted);
+
+        // a's relay to b waits on the exhausted budget; nothing is written while it waits, so the deaf client, which
+        // holds the most of it, is cut, its queue dropped at once, and the relay goes through.
+        await a.SendAsync(b.Id, 0x2a);
+        Assert.Equal($"DATA {a.Id}->{b.Id} 2a", (await b.NextAsync()).ToString());
+        Assert.Equal($"SYS_DEL {deafId}", (await b.NextAsync()).ToString());
+        var cut = Assert.Single(rejected);
+        Assert.Equal(PacketRejectReason.QueueFull, cut.Reason);
+        Assert.Equal(deafId, cut.PeerId);
+        Assert.Contains("reads too slowly", cut.Detail, StringComparison.Ordinal);
+        await PumpUntilAsync(() => relay.Router.SendBudget.QueuedBytes == 0 && relay.Router.PeerCount == 2);
+    }
+
+    [Fact]
     public async Task SendBudget_Exhausted_RelayWaitsThenDelivers()
     {
         // A budget smaller than one queued message: every relay waits until the previous one was written.
