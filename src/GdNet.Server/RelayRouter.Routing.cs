@@ -385,6 +385,37 @@ public sealed partial class RelayRouter
             _rejections.ToDictionary(p => p.Key, p => p.Value));
     }
 
+    // Single counters for RelayMetrics, without GetStatistics' walk over the peers.
+    internal long AcceptedTotal => Volatile.Read(ref _accepted);
+
+    internal long RelayedTotal => Interlocked.Read(ref _relayed);
+
+    internal long ToHostTotal => Interlocked.Read(ref _toHost);
+
+    internal long FromHostTotal => Interlocked.Read(ref _fromHost);
+
+    internal IEnumerable<KeyValuePair<string, long>> RefusalCounts => _refusals;
+
+    internal IEnumerable<KeyValuePair<PacketRejectReason, long>> RejectionCounts => _rejections;
+
+    /// <summary>
+    /// Peers and traffic by transport name (<c>ws</c>, <c>enet</c>, …): peers joined now, and packets and bytes in and out
+    /// of all time (departed peers' counts stay in, so the totals never go down). Out counts are the transports' own.
+    /// </summary>
+    public IReadOnlyDictionary<string, TransportTraffic> GetTrafficByTransport()
+    {
+        lock (_gate)
+        {
+            var traffic = new Dictionary<string, TransportTraffic>(_goneTraffic, StringComparer.Ordinal);
+            foreach (var c in _byId.Values)
+            {
+                traffic[c.Transport] = traffic.GetValueOrDefault(c.Transport, TransportTraffic.Zero).Plus(c, peers: 1);
+            }
+
+            return traffic;
+        }
+    }
+
     // ------------------------------------------------------------------ logging
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Transport} peer {PeerId} joined room {Room} from {EndPoint} (name {Name})")]
@@ -430,3 +461,17 @@ public sealed partial class RelayRouter
 public sealed record RelayStatistics(
     int Peers, int Rooms, long PacketsIn, long BytesIn, long Relayed, long DeliveredToHost, long SentByHost, long Accepted, long QueuedBytes,
     IReadOnlyDictionary<string, long> Refusals, IReadOnlyDictionary<PacketRejectReason, long> Rejections);
+
+/// <summary>One transport's share of the router: peers joined now, and packets and bytes in and out of all time.</summary>
+/// <param name="Peers">Peers of this transport joined now.</param>
+/// <param name="PacketsIn">Packets received from them (all time, refused ones included).</param>
+/// <param name="BytesIn">Their MultiplayerAPI bytes.</param>
+/// <param name="PacketsOut">Packets sent to them, as the transport counts them (its system messages included).</param>
+/// <param name="BytesOut">Bytes sent to them, as the transport counts them.</param>
+public readonly record struct TransportTraffic(int Peers, long PacketsIn, long BytesIn, long PacketsOut, long BytesOut)
+{
+    internal static TransportTraffic Zero => default;
+
+    internal TransportTraffic Plus(RelayConnection c, int peers) =>
+        new(Peers + peers, PacketsIn + c.PacketsIn, BytesIn + c.BytesIn, PacketsOut + c.PacketsOut, BytesOut + c.BytesOut);
+}

@@ -65,6 +65,7 @@ public sealed partial class RelayRouter
     private long _accepted;
     private long _goneIn;
     private long _goneBytesIn;
+    private readonly Dictionary<string, TransportTraffic> _goneTraffic = new(StringComparer.Ordinal);
     private readonly Lock _stallLock = new();
     private long _stallReleased = -1;
     private long _stallSince;
@@ -516,6 +517,7 @@ public sealed partial class RelayRouter
             NoteDeparture(connection.PeerId);
             _goneIn += connection.PacketsIn;
             _goneBytesIn += connection.BytesIn;
+            _goneTraffic[connection.Transport] = _goneTraffic.GetValueOrDefault(connection.Transport, TransportTraffic.Zero).Plus(connection, peers: 0);
             if (connection.RemoteEndPoint?.Address is { } ip && _addresses.TryGetValue(ip, out var s))
             {
                 s.Connections--;

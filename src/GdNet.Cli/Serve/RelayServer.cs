@@ -32,6 +32,7 @@ internal sealed class RelayServer : IAsyncDisposable
         Settings = settings;
         _events = events;
         Router = new RelayRouter(settings.ToRelayOptions(), logger);
+        Metrics = new RelayMetrics(Router); // dotnet-counters monitor --counters GdNet -n gdnet
         if (settings.Lobby)
         {
             _hosts = new RoomHostLoop(h =>
@@ -54,6 +55,9 @@ internal sealed class RelayServer : IAsyncDisposable
     public ServeSettings Settings { get; }
 
     public RelayRouter Router { get; }
+
+    /// <summary>The router's counters on the <c>GdNet</c> meter.</summary>
+    public RelayMetrics Metrics { get; }
 
     /// <summary>Where clients connect, one URL per transport (<c>ws://…</c>, <c>enet://…</c>).</summary>
     public List<string> Urls { get; } = [];
@@ -279,5 +283,6 @@ internal sealed class RelayServer : IAsyncDisposable
     {
         await StopListenersAsync().ConfigureAwait(false);
         _hosts?.Dispose();
+        Metrics.Dispose();
     }
 }

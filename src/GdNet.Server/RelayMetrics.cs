@@ -1,0 +1,108 @@
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using GdNet.Peers;
+
+namespace GdNet.Server;
+
+/// <summary>
+/// Publishes a <see cref="RelayRouter"/>'s counters as <see cref="System.Diagnostics.Metrics"/> instruments on a meter
+/// named <see cref="MeterName"/>, for <c>dotnet-counters monitor --counters GdNet</c>, OpenTelemetry or any
+/// <see cref="MeterListener"/>.
+/// </summary>
+/// <remarks>
+/// <para>Every instrument is observable: it reads the router's own counters when a listener collects, so the relay's hot
+/// path does no extra work whether anyone listens or not.</para>
+/// <para>Names follow OpenTelemetry's conventions (a Prometheus exporter turns <c>gdnet.packets.relayed</c> into
+/// <c>gdnet_packets_relayed_total</c> and <c>gdnet.peers</c> into <c>gdnet_peers</c>). Cumulative counters never go
+/// down: a departed peer's counts stay in the totals. Labels are bounded: transport names and refusal or rejection
+/// reasons only, never a peer id or a room name.</para>
+/// <list type="table">
+/// <item><term><c>gdnet.peers</c></term><description>up-down counter, <c>{peer}</c>, by <c>gdnet.transport</c>: peers joined now.</description></item>
+/// <item><term><c>gdnet.rooms</c></term><description>up-down counter, <c>{room}</c>: rooms now.</description></item>
+/// <item><term><c>gdnet.connections.accepted</c></term><description>counter, <c>{connection}</c>: connections joined.</description></item>
+/// <item><term><c>gdnet.connections.refused</c></term><description>counter, <c>{connection}</c>, by <c>gdnet.reason</c> (<see cref="AdmissionRefusal"/>).</description></item>
+/// <item><term><c>gdnet.packets.received</c> / <c>gdnet.bytes.received</c></term><description>counters, by <c>gdnet.transport</c>: from peers, refused ones included.</description></item>
+/// <item><term><c>gdnet.packets.sent</c> / <c>gdnet.bytes.sent</c></term><description>counters, by <c>gdnet.transport</c>: to peers, as the transports count them.</description></item>
+/// <item><term><c>gdnet.packets.relayed</c></term><description>counter: packets forwarded to other peers (one per receiving peer).</description></item>
+/// <item><term><c>gdnet.packets.host.received</c> / <c>gdnet.packets.host.sent</c></term><description>counters: packets taken and sent by rooms' hosted logic.</description></item>
+/// <item><term><c>gdnet.packets.rejected</c></term><description>counter, by <c>gdnet.reason</c> (<see cref="PacketRejectReason"/>).</description></item>
+/// <item><term><c>gdnet.send_queue.size</c></term><description>up-down counter, <c>By</c>: bytes queued for sending now (the send budget's count).</description></item>
+/// </list>
+/// <para>One <see cref="RelayMetrics"/> per router. With an <see cref="IMeterFactory"/> (dependency injection) the meter
+/// comes from the factory, which owns it; otherwise this object creates it and <see cref="Dispose"/> removes it.</para>
+/// </remarks>
+public sealed class RelayMetrics : IDisposable
+{
+    /// <summary>The meter's name: <c>GdNet</c>.</summary>
+    public const string MeterName = "GdNet";
+
+    /// <summary>The tag naming a transport (<c>ws</c>, <c>enet</c>, …).</summary>
+    public const string TransportTag = "gdnet.transport";
+
+    /// <summary>The tag naming a refusal or rejection reason.</summary>
+    public const string ReasonTag = "gdnet.reason";
+
+    private readonly RelayRouter _router;
+    private readonly bool _ownsMeter;
+
+    /// <param name="router">The router whose counters are published.</param>
+    /// <param name="meterFactory">Where the meter comes from (dependency injection), or null to create one.</param>
+    public RelayMetrics(RelayRouter router, IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        _router = router;
+        var options = new MeterOptions(MeterName) { Version = typeof(RelayMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion };
+        Meter = meterFactory?.Create(options) ?? new Meter(options);
+        _ownsMeter = meterFactory is null;
+
+        Meter.CreateObservableUpDownCounter("gdnet.peers", () => ByTransport(static t => t.Peers), "{peer}", "Peers joined now.");
+        Meter.CreateObservableUpDownCounter("gdnet.rooms", () => _router.Rooms.Count, "{room}", "Rooms now.");
+        Meter.CreateObservableCounter("gdnet.connections.accepted", () => _router.AcceptedTotal, "{connection}", "Connections joined.");
+        Meter.CreateObservableCounter("gdnet.connections.refused", Refusals, "{connection}", "Connections refused before joining, by reason.");
+        Meter.CreateObservableCounter("gdnet.packets.received", () => ByTransport(static t => t.PacketsIn), "{packet}", "Packets received from peers, refused ones included.");
+        Meter.CreateObservableCounter("gdnet.bytes.received", () => ByTransport(static t => t.BytesIn), "By", "MultiplayerAPI bytes received from peers.");
+        Meter.CreateObservableCounter("gdnet.packets.sent", () => ByTransport(static t => t.PacketsOut), "{packet}", "Packets sent to peers, as the transports count them.");
+        Meter.CreateObservableCounter("gdnet.bytes.sent", () => ByTransport(static t => t.BytesOut), "By", "Bytes sent to peers, as the transports count them.");
+        Meter.CreateObservableCounter("gdnet.packets.relayed", () => _router.RelayedTotal, "{packet}", "Packets forwarded to other peers, one per receiving peer.");
+        Meter.CreateObservableCounter("gdnet.packets.host.received", () => _router.ToHostTotal, "{packet}", "Packets taken by rooms' hosted logic.");
+        Meter.CreateObservableCounter("gdnet.packets.host.sent", () => _router.FromHostTotal, "{packet}", "Packets sent by rooms' hosted logic.");
+        Meter.CreateObservableCounter("gdnet.packets.rejected", Rejections, "{packet}", "Packets refused, by reason.");
+        Meter.CreateObservableUpDownCounter("gdnet.send_queue.size", () => _router.SendBudget.QueuedBytes, "By", "Bytes queued for sending now, over all peers.");
+    }
+
+    /// <summary>The meter the instruments are on.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>Removes the instruments (disposes the meter when this object created it).</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            Meter.Dispose();
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ByTransport(Func<TransportTraffic, long> value)
+    {
+        foreach (var (transport, traffic) in _router.GetTrafficByTransport())
+        {
+            yield return new Measurement<long>(value(traffic), new KeyValuePair<string, object?>(TransportTag, transport));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Refusals()
+    {
+        foreach (var (reason, count) in _router.RefusalCounts)
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>(ReasonTag, reason));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Rejections()
+    {
+        foreach (var (reason, count) in _router.RejectionCounts)
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>(ReasonTag, reason.ToString()));
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics.Metrics;
+using GdNet.Peers;
+
+namespace GdNet.Server.Tests;
+
+/// <summary>The router's counters as <see cref="System.Diagnostics.Metrics"/> instruments, read by a real <see cref="MeterListener"/>.</summary>
+public sealed class RelayMetricsTests
+{
+    [Fact]
+    public async Task Instruments_follow_peers_rooms_traffic_refusals_and_rejections_and_totals_never_go_down()
+    {
+        var options = RouterKit.NoRateLimits();
+        options.MaxPeers = 2;
+        var router = new RelayRouter(options);
+        using var metrics = new RelayMetrics(router);
+        using var reader = new MetricsReader(metrics.Meter);
+
+        var a = await router.JoinAsync();
+        var b = await router.JoinAsync();
+        using (var refused = await router.AdmitAsync(new AdmissionRequest("fake", RouterKit.Loopback, Room.DefaultName)))
+        {
+            Assert.False(refused.IsAccepted);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(RouteResult.Done, router.Send(a, b.PeerId, "xy"));
+        }
+
+        Assert.Equal(RouteResult.Done, router.Send(a, 99, "z")); // nobody: UnknownTarget
+
+        var now = reader.Collect();
+        Assert.Equal(2, now[("gdnet.peers", "fake")]);
+        Assert.Equal(1, now[("gdnet.rooms", null)]);
+        Assert.Equal(2, now[("gdnet.connections.accepted", null)]);
+        Assert.Equal(1, now[("gdnet.connections.refused", nameof(AdmissionRefusal.ServerFull))]);
+        Assert.Equal(4, now[("gdnet.packets.received", "fake")]);
+        Assert.Equal(7, now[("gdnet.bytes.received", "fake")]);
+        Assert.Equal(3, now[("gdnet.packets.relayed", null)]);
+        Assert.Equal(1, now[("gdnet.packets.rejected", nameof(PacketRejectReason.UnknownTarget))]);
+        Assert.Equal(0, now[("gdnet.send_queue.size", null)]);
+
+        // Departures: the gauges drop, the totals keep what the departed peers did.
+        router.Leave(a);
+        router.Leave(b);
+        var after = reader.Collect();
+        Assert.Equal(0, after[("gdnet.peers", "fake")]);
+        Assert.Equal(0, after[("gdnet.rooms", null)]);
+        Assert.Equal(4, after[("gdnet.packets.received", "fake")]);
+        Assert.Equal(7, after[("gdnet.bytes.received", "fake")]);
+        Assert.Equal(3, after[("gdnet.packets.relayed", null)]);
+        Assert.Equal(2, after[("gdnet.connections.accepted", null)]);
+    }
+
+    [Fact]
+    public void The_meter_is_named_GdNet_and_disposing_removes_its_instruments()
+    {
+        var router = new RelayRouter();
+        var metrics = new RelayMetrics(router);
+        using var reader = new MetricsReader(metrics.Meter);
+        Assert.Equal("GdNet", metrics.Meter.Name);
+        Assert.Contains("gdnet.peers", reader.Instruments);
+        Assert.Contains("gdnet.packets.relayed", reader.Instruments);
+
+        metrics.Dispose();
+        Assert.Empty(reader.Instruments);
+    }
+
+    [Fact]
+    public void With_a_meter_factory_the_meter_comes_from_it()
+    {
+        using var factory = new TestMeterFactory();
+        using var metrics = new RelayMetrics(new RelayRouter(), factory);
+        Assert.Same(factory.Created, metrics.Meter);
+        Assert.Equal(RelayMetrics.MeterName, metrics.Meter.Name);
+    }
+
+    private sealed class TestMeterFactory : IMeterFactory
+    {
+        public Meter? Created { get; private set; }
+
+        public Meter Create(MeterOptions options) => Created = new Meter(options);
+
+        public void Dispose() => Created?.Dispose();
+    }
+
+    /// <summary>Listens to one meter's instruments and reads them on demand: (instrument, its one tag's value) → value.</summary>
+    private sealed class MetricsReader : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly HashSet<string> _instruments = [];
+        private readonly Dictionary<(string, string?), long> _values = [];
+
+        public MetricsReader(Meter meter)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter))
+                {
+                    lock (_instruments)
+                    {
+                        _instruments.Add(instrument.Name);
+                    }
+
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.MeasurementsCompleted = (instrument, _) =>
+            {
+                lock (_instruments)
+                {
+                    _instruments.Remove(instrument.Name);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => _values[(instrument.Name, tags.Length == 0 ? null : tags[0].Value as string)] = value);
+            _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => _values[(instrument.Name, tags.Length == 0 ? null : tags[0].Value as string)] = value);
+            _listener.Start();
+        }
+
+        public List<string> Instruments
+        {
+            get
+            {
+                lock (_instruments)
+                {
+                    return [.. _instruments];
+                }
+            }
+        }
+
+        public Dictionary<(string, string?), long> Collect()
+        {
+            _values.Clear();
+            _listener.RecordObservableInstruments();
+            return new Dictionary<(string, string?), long>(_values);
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
