@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Reflection;
 using GdNet.Peers;
 
 namespace GdNet.Server;
@@ -21,8 +20,8 @@ namespace GdNet.Server;
 /// <item><term><c>gdnet.rooms</c></term><description>up-down counter, <c>{room}</c>: rooms now.</description></item>
 /// <item><term><c>gdnet.connections.accepted</c></term><description>counter, <c>{connection}</c>: connections joined.</description></item>
 /// <item><term><c>gdnet.connections.refused</c></term><description>counter, <c>{connection}</c>, by <c>gdnet.reason</c> (<see cref="AdmissionRefusal"/>).</description></item>
-/// <item><term><c>gdnet.packets.received</c> / <c>gdnet.bytes.received</c></term><description>counters, by <c>gdnet.transport</c>: from peers, refused ones included.</description></item>
-/// <item><term><c>gdnet.packets.sent</c> / <c>gdnet.bytes.sent</c></term><description>counters, by <c>gdnet.transport</c>: to peers, as the transports count them.</description></item>
+/// <item><term><c>gdnet.packets.received</c> / <c>gdnet.traffic.received</c> (<c>By</c>)</term><description>counters, by <c>gdnet.transport</c>: from peers, refused ones included.</description></item>
+/// <item><term><c>gdnet.packets.sent</c> / <c>gdnet.traffic.sent</c> (<c>By</c>)</term><description>counters, by <c>gdnet.transport</c>: to peers, as the transports count them.</description></item>
 /// <item><term><c>gdnet.packets.relayed</c></term><description>counter: packets forwarded to other peers (one per receiving peer).</description></item>
 /// <item><term><c>gdnet.packets.host.received</c> / <c>gdnet.packets.host.sent</c></term><description>counters: packets taken and sent by rooms' hosted logic.</description></item>
 /// <item><term><c>gdnet.packets.rejected</c></term><description>counter, by <c>gdnet.reason</c> (<see cref="PacketRejectReason"/>).</description></item>
@@ -51,7 +50,7 @@ public sealed class RelayMetrics : IDisposable
     {
         ArgumentNullException.ThrowIfNull(router);
         _router = router;
-        var options = new MeterOptions(MeterName) { Version = typeof(RelayMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion };
+        var options = new MeterOptions(MeterName) { Version = typeof(RelayMetrics).Assembly.GetName().Version?.ToString(3) };
         Meter = meterFactory?.Create(options) ?? new Meter(options);
         _ownsMeter = meterFactory is null;
 
@@ -60,9 +59,9 @@ public sealed class RelayMetrics : IDisposable
         Meter.CreateObservableCounter("gdnet.connections.accepted", () => _router.AcceptedTotal, "{connection}", "Connections joined.");
         Meter.CreateObservableCounter("gdnet.connections.refused", Refusals, "{connection}", "Connections refused before joining, by reason.");
         Meter.CreateObservableCounter("gdnet.packets.received", () => ByTransport(static t => t.PacketsIn), "{packet}", "Packets received from peers, refused ones included.");
-        Meter.CreateObservableCounter("gdnet.bytes.received", () => ByTransport(static t => t.BytesIn), "By", "MultiplayerAPI bytes received from peers.");
+        Meter.CreateObservableCounter("gdnet.traffic.received", () => ByTransport(static t => t.BytesIn), "By", "MultiplayerAPI bytes received from peers.");
         Meter.CreateObservableCounter("gdnet.packets.sent", () => ByTransport(static t => t.PacketsOut), "{packet}", "Packets sent to peers, as the transports count them.");
-        Meter.CreateObservableCounter("gdnet.bytes.sent", () => ByTransport(static t => t.BytesOut), "By", "Bytes sent to peers, as the transports count them.");
+        Meter.CreateObservableCounter("gdnet.traffic.sent", () => ByTransport(static t => t.BytesOut), "By", "Bytes sent to peers, as the transports count them.");
         Meter.CreateObservableCounter("gdnet.packets.relayed", () => _router.RelayedTotal, "{packet}", "Packets forwarded to other peers, one per receiving peer.");
         Meter.CreateObservableCounter("gdnet.packets.host.received", () => _router.ToHostTotal, "{packet}", "Packets taken by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.host.sent", () => _router.FromHostTotal, "{packet}", "Packets sent by rooms' hosted logic.");

@@ -35,7 +35,7 @@ public sealed class RelayMetricsTests
         Assert.Equal(2, now[("gdnet.connections.accepted", null)]);
         Assert.Equal(1, now[("gdnet.connections.refused", nameof(AdmissionRefusal.ServerFull))]);
         Assert.Equal(4, now[("gdnet.packets.received", "fake")]);
-        Assert.Equal(7, now[("gdnet.bytes.received", "fake")]);
+        Assert.Equal(7, now[("gdnet.traffic.received", "fake")]);
         Assert.Equal(3, now[("gdnet.packets.relayed", null)]);
         Assert.Equal(1, now[("gdnet.packets.rejected", nameof(PacketRejectReason.UnknownTarget))]);
         Assert.Equal(0, now[("gdnet.send_queue.size", null)]);
@@ -47,7 +47,7 @@ public sealed class RelayMetricsTests
         Assert.Equal(0, after[("gdnet.peers", "fake")]);
         Assert.Equal(0, after[("gdnet.rooms", null)]);
         Assert.Equal(4, after[("gdnet.packets.received", "fake")]);
-        Assert.Equal(7, after[("gdnet.bytes.received", "fake")]);
+        Assert.Equal(7, after[("gdnet.traffic.received", "fake")]);
         Assert.Equal(3, after[("gdnet.packets.relayed", null)]);
         Assert.Equal(2, after[("gdnet.connections.accepted", null)]);
     }

@@ -49,6 +49,9 @@ public sealed class GdnetCliProcess : IAsyncDisposable
         return await _child.WaitForExitAsync(timeout);
     }
 
+    /// <summary>Sends <paramref name="signal"/> (TERM, INT…) without waiting for the exit.</summary>
+    public Task SignalAsync(string signal, TimeSpan timeout) => _child.SendSignalAsync(signal, timeout);
+
     /// <summary>Everything collected, for assertion messages.</summary>
     public string Describe() => _child.Describe();
 

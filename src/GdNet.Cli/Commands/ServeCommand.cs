@@ -57,6 +57,8 @@ internal static class ServeCommand
         Add<double>("--max-connections-per-second", $"New connections one IP address may open per second, with a burst of twice that (0: no limit). Default {d.MaxConnectionsPerSecond}.", R);
         Add<double>("--max-packets-per-second", $"Packets a player may send per second, with a burst of twice that; more are dropped (RateLimited), and a player over it for 5 s is disconnected (0: no limit). Default {d.MaxPacketsPerSecond}.", R);
         Add<double>("--max-bytes-per-second", $"Bytes a player may send per second, as above (0: no limit). Default {d.MaxBytesPerSecond}.", R);
+        Add<int>("--admin-port", "Serve the admin endpoint (/metrics for Prometheus, /healthz, /readyz, /api/status) on this TCP port (0 picks a free one); never the players' port. Off by default.", I);
+        AddText("--admin-bind", $"Address of the admin endpoint. Default {d.AdminBind} (this machine only).");
         Add<long>("--max-queued-bytes-total", $"Server-wide budget of bytes queued for sending over all players; while it is used up, relaying waits (senders are read more slowly). Default {d.MaxQueuedBytesTotal}.", L);
         AddText("--jwt-secret-file", "Turns on authentication: WebSocket players must present an HS256 JSON Web Token signed with this file's bytes (no trailing newline; at least 32 bytes) as ?token=… or Authorization: Bearer. exp is required; a room claim must match the room.");
         AddText("--enet-allow", "With --jwt-secret-file: comma-separated CIDR networks whose ENet players are admitted without a token (Godot 3's ENet sends none); other ENet players are refused.");
@@ -119,6 +121,11 @@ internal static class ServeCommand
             foreach (var url in server.Urls)
             {
                 output.WriteLine("listening on " + url);
+            }
+
+            if (server.Admin is { } admin)
+            {
+                output.WriteLine("admin on " + admin.Url + " (/metrics /healthz /readyz /api/status)");
             }
 
             output.Flush();

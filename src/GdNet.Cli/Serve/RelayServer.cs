@@ -59,6 +59,9 @@ internal sealed class RelayServer : IAsyncDisposable
     /// <summary>The router's counters on the <c>GdNet</c> meter.</summary>
     public RelayMetrics Metrics { get; }
 
+    /// <summary>The admin endpoint (<c>--admin-port</c>), or null. It stays up through the drain, so <c>/readyz</c> reports it.</summary>
+    public AdminEndpoint? Admin { get; private set; }
+
     /// <summary>Where clients connect, one URL per transport (<c>ws://…</c>, <c>enet://…</c>).</summary>
     public List<string> Urls { get; } = [];
 
@@ -77,6 +80,11 @@ internal sealed class RelayServer : IAsyncDisposable
             }
 
             await server.ListenAsync().ConfigureAwait(false);
+            if (settings.AdminPort is { } adminPort)
+            {
+                server.Admin = await AdminEndpoint.StartAsync(server, settings.AdminBind, adminPort).ConfigureAwait(false);
+            }
+
             return server;
         }
         catch
@@ -282,6 +290,11 @@ internal sealed class RelayServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopListenersAsync().ConfigureAwait(false);
+        if (Admin is not null)
+        {
+            await Admin.DisposeAsync().ConfigureAwait(false);
+        }
+
         _hosts?.Dispose();
         Metrics.Dispose();
     }

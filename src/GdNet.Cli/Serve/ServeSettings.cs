@@ -52,6 +52,11 @@ internal sealed record ServeSettings
 
     public double StatsInterval { get; init; } = 5;
 
+    /// <summary>The admin endpoint's TCP port (0 picks a free one); null: no admin endpoint.</summary>
+    public int? AdminPort { get; init; }
+
+    public string AdminBind { get; init; } = "127.0.0.1";
+
     /// <summary>The transports asked for, in order, without repeats (ws, enet).</summary>
     public IReadOnlyList<TransportKind> Transports => [.. Transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(Cli.Transports.Parse).Distinct()];
@@ -102,6 +107,10 @@ internal sealed record ServeSettings
             _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) => "--bind must be an IP address or *",
             _ when Transports.Contains(TransportKind.Enet) && Bind != "*" && IPAddress.Parse(Bind).AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
                 => $"--bind {Bind}: ENet (Godot 3's ENet 1.3) is IPv4-only; bind an IPv4 address or *, or serve --transport ws alone on IPv6",
+            { AdminPort: < 0 or > 65535 } => "--admin-port must be between 0 and 65535",
+            { AdminPort: { } a } when a != 0 && a == Port
+                => "--admin-port must differ from --port: the admin endpoint is never served on the players' port",
+            _ when AdminPort is not null && !IPAddress.TryParse(AdminBind, out _) => "--admin-bind must be an IP address",
             _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
             _ when EnetAllow is not null && JwtSecretFile is null => "--enet-allow only applies with --jwt-secret-file (without tokens every ENet client is admitted)",
             _ => null,
@@ -182,6 +191,8 @@ internal sealed record ServeSettings
             Lobby = Bool(config, nameof(Lobby), d.Lobby),
             LobbyMinPlayers = Int(config, nameof(LobbyMinPlayers), d.LobbyMinPlayers),
             StatsInterval = Real(config, nameof(StatsInterval), d.StatsInterval),
+            AdminPort = config[nameof(AdminPort)] is null ? d.AdminPort : Int(config, nameof(AdminPort), 0),
+            AdminBind = config[nameof(AdminBind)] ?? d.AdminBind,
         };
     }
 

@@ -21,6 +21,8 @@ public sealed class ServeSettingsTests : IDisposable
         Assert.Null(s.Validate());
         Assert.Equal("ws", s.Transport);
         Assert.Equal(9080, s.Port);
+        Assert.Null(s.AdminPort); // no admin endpoint unless asked for
+        Assert.Equal("127.0.0.1", s.AdminBind);
     }
 
     [Fact]
@@ -71,6 +73,8 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("EnetAllow", "10.0.0.0/8", "only applies with --jwt-secret-file")]
     [InlineData("MaxPacketsPerSecond", "-1", "max-packets-per-second")]
     [InlineData("Bind", "nowhere", "bind must be")]
+    [InlineData("AdminPort", "9080", "never served on the players' port")] // the default --port
+    [InlineData("AdminPort", "-1", "admin-port must be between")]
     public void Invalid_settings_say_what_to_do(string key, string value, string message)
     {
         var s = ServeSettings.Load(null, new Hashtable(), Cli((key, value)));

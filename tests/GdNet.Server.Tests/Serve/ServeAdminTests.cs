@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text.Json;
+using GdNet.TestSupport;
+using static GdNet.Server.Tests.Serve.ServeKit;
+
+namespace GdNet.Server.Tests.Serve;
+
+/// <summary>
+/// <c>gdnet serve --admin-port</c> with a real Godot client: Prometheus metrics that move with the traffic, liveness,
+/// readiness (503 while draining), and the status JSON.
+/// </summary>
+[Trait("Category", "Interop")]
+public sealed class ServeAdminTests
+{
+    [Fact]
+    public async Task Metrics_health_and_status_follow_the_players_and_readyz_is_503_while_draining()
+    {
+        var (serve, port) = await StartAsync(1, "--admin-port", "0", "--drain-seconds", "10");
+        await using var _ = serve;
+        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
+        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        Assert.NotEqual(port, admin.Port);
+        using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
+
+        Assert.Equal("ok\n", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+        var before = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.Equal(0, before.GetValueOrDefault("gdnet_connections_accepted_total"));
+
+        // A Godot client plays its conversation with the room's lobby.
+        await using (var godot = Godot("ws-client", $"--port={port}"))
+        {
+            Assert.True(await godot.WaitForExitAsync(Wait) == 0 && godot.DoneLine == "DONE ok", Describe(serve, godot));
+        }
+
+        Assert.True(await serve.WaitForLinesContainingAsync(" disconnected", 1, Wait), serve.Describe());
+        var after = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.Equal(1, after["gdnet_connections_accepted_total"]);
+        Assert.True(after["gdnet_packets_received_total{gdnet_transport=\"ws\"}"] > 0);
+        Assert.True(after["gdnet_packets_host_received_total"] > 0);
+        Assert.True(after["gdnet_packets_sent_total{gdnet_transport=\"ws\"}"] > 0);
+        Assert.Equal(0, after["gdnet_peers{gdnet_transport=\"ws\"}"]); // it left; its counts stay in the totals
+        Assert.Contains("gdnet_packets_relayed_total", after.Keys);
+        Assert.Contains(after.Keys, k => k.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal));
+
+        // A player that stays, in room "arena", and never reads: listed in the status; the drain waits for it.
+        using var stays = new ClientWebSocket();
+        await stays.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/arena"), CancellationToken.None);
+        Assert.True(await serve.WaitForLinesContainingAsync("(room arena,", 1, Wait), serve.Describe());
+        using (var status = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/status", UriKind.Relative))))
+        {
+            var root = status.RootElement;
+            Assert.True(root.GetProperty("ready").GetBoolean());
+            Assert.Equal($"ws://127.0.0.1:{port}", root.GetProperty("listening")[0].GetString());
+            var peer = Assert.Single(root.GetProperty("peers").EnumerateArray());
+            Assert.Equal("arena", peer.GetProperty("room").GetString());
+            Assert.Equal("ws", peer.GetProperty("transport").GetString());
+            Assert.StartsWith("127.0.0.1:", peer.GetProperty("address").GetString(), StringComparison.Ordinal);
+            Assert.Equal("arena", Assert.Single(root.GetProperty("rooms").EnumerateArray()).GetProperty("name").GetString());
+            Assert.Equal(2, root.GetProperty("totals").GetProperty("accepted").GetInt64());
+        }
+
+        // SIGTERM: no new players, so not ready, while the admin endpoint stays up through the drain.
+        await serve.SignalAsync("TERM", Wait);
+        var notReady = false;
+        for (var deadline = DateTime.UtcNow + Wait; !notReady && DateTime.UtcNow < deadline;)
+        {
+            using var r = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+            notReady = r.StatusCode == HttpStatusCode.ServiceUnavailable && await r.Content.ReadAsStringAsync() == "draining\n";
+        }
+
+        Assert.True(notReady, serve.Describe());
+        Assert.Equal(0, await serve.WaitForExitAsync(Wait));
+    }
+
+    // Prometheus text exposition: "name{labels} value" lines, with the otel_scope_* labels taken out of the key.
+    private static Dictionary<string, double> Parse(string exposition)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in exposition.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var space = line.LastIndexOf(' ');
+            var series = line[..space];
+            var brace = series.IndexOf('{', StringComparison.Ordinal);
+            var key = series;
+            if (brace >= 0)
+            {
+                var labels = series[(brace + 1)..^1].Split(',').Where(l => !l.StartsWith("otel_scope_", StringComparison.Ordinal)).ToList();
+                key = series[..brace] + (labels.Count == 0 ? string.Empty : "{" + string.Join(',', labels) + "}");
+            }
+
+            values[key] = double.Parse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+
+        return values;
+    }
+}
