@@ -58,6 +58,7 @@ internal static class ServeCommand
         Add<double>("--max-packets-per-second", $"Packets a player may send per second, with a burst of twice that; more are dropped (RateLimited), and a player over it for 5 s is disconnected (0: no limit). Default {d.MaxPacketsPerSecond}.", R);
         Add<double>("--max-bytes-per-second", $"Bytes a player may send per second, as above (0: no limit). Default {d.MaxBytesPerSecond}.", R);
         Add<int>("--admin-port", "Serve the admin endpoint (/metrics for Prometheus, /healthz, /readyz, /api/status) on this TCP port (0 picks a free one); never the players' port. Off by default.", I);
+        AddText("--admin-token", "Bearer token (16+ characters) that the admin endpoint's actions require: POST /api/peers/{id}/kick and /api/rooms/{name}/close. Prefer GDNET_ADMIN_TOKEN: a command line is visible to every user. Without it the actions are off.");
         AddText("--admin-bind", $"Address of the admin endpoint. Default {d.AdminBind} (this machine only).");
         Add<long>("--max-queued-bytes-total", $"Server-wide budget of bytes queued for sending over all players; while it is used up, relaying waits (senders are read more slowly). Default {d.MaxQueuedBytesTotal}.", L);
         AddText("--jwt-secret-file", "Turns on authentication: WebSocket players must present an HS256 JSON Web Token signed with this file's bytes (no trailing newline; at least 32 bytes) as ?token=… or Authorization: Bearer. exp is required; a room claim must match the room.");

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
@@ -18,8 +20,10 @@ namespace GdNet.Cli.Serve;
 /// port: <c>/metrics</c> (Prometheus text: the <c>GdNet</c> meter's instruments through OpenTelemetry's Prometheus
 /// exporter, which keeps their kinds — counters as <c>_total</c> counters, up-down counters as gauges, units as
 /// suffixes — plus .NET's <c>System.Runtime</c> meter for runtime and process metrics), <c>/healthz</c> (liveness), <c>/readyz</c> (200 while accepting
-/// players, 503 before listening and while draining) and <c>/api/status</c> (rooms, peers, totals, refusals and
-/// rejections as JSON). Reads the same router the terminal table reads.
+/// players, 503 before listening and while draining), <c>/api/status</c> (rooms, peers, totals, refusals and
+/// rejections as JSON), and with <c>--admin-token</c> the actions <c>POST /api/peers/{id}/kick</c> and
+/// <c>POST /api/rooms/{name}/close</c> (Bearer token; 401 without it, 403 when no token was configured). Reads the same
+/// router the terminal table reads.
 /// </summary>
 internal sealed class AdminEndpoint : IAsyncDisposable
 {
@@ -35,7 +39,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
     public string Url { get; }
 
     /// <summary>Starts listening on <paramref name="bind"/>:<paramref name="port"/>; throws <see cref="InvalidOperationException"/> with the reason when it cannot.</summary>
-    public static async Task<AdminEndpoint> StartAsync(RelayServer server, string bind, int port)
+    public static async Task<AdminEndpoint> StartAsync(RelayServer server, string bind, int port, string? token)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -53,6 +57,10 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             ? Results.Text("ready\n")
             : Results.Text(server.Urls.Count == 0 ? "not listening yet\n" : "draining\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/api/status", () => Results.Json(Status(server), AdminJson.Default.AdminStatus));
+        app.MapPost("/api/peers/{id:int}/kick", (HttpRequest request, int id) => Authorize(request, token)
+            ?? (server.Router.Kick(id, "kicked by the operator") ? Results.Text("kicked\n") : Results.NotFound($"no peer {id}\n")));
+        app.MapPost("/api/rooms/{name}/close", (HttpRequest request, string name) => Authorize(request, token)
+            ?? (server.Router.CloseRoom(name, "room closed by the operator") ? Results.Text("closed\n") : Results.NotFound($"no room {name}\n")));
 
         try
         {
@@ -67,6 +75,27 @@ internal sealed class AdminEndpoint : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? $"http://{bind}:{port}";
         return new AdminEndpoint(app, address);
+    }
+
+    // The actions need the operator's Bearer token, compared in constant time; without a configured token they are off.
+    private static IResult? Authorize(HttpRequest request, string? token)
+    {
+        if (token is null)
+        {
+            return Results.Text("admin actions are off: start gdnet serve with --admin-token (or GDNET_ADMIN_TOKEN)\n", statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        var given = request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        var ok = given.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given[Scheme.Length..].Trim()), Encoding.UTF8.GetBytes(token));
+        if (ok)
+        {
+            return null;
+        }
+
+        request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+        return Results.Text("missing or wrong admin token (Authorization: Bearer …)\n", statusCode: StatusCodes.Status401Unauthorized);
     }
 
     public async ValueTask DisposeAsync()

@@ -82,7 +82,7 @@ internal sealed class RelayServer : IAsyncDisposable
             await server.ListenAsync().ConfigureAwait(false);
             if (settings.AdminPort is { } adminPort)
             {
-                server.Admin = await AdminEndpoint.StartAsync(server, settings.AdminBind, adminPort).ConfigureAwait(false);
+                server.Admin = await AdminEndpoint.StartAsync(server, settings.AdminBind, adminPort, settings.AdminToken).ConfigureAwait(false);
             }
 
             return server;

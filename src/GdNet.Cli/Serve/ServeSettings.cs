@@ -57,6 +57,9 @@ internal sealed record ServeSettings
 
     public string AdminBind { get; init; } = "127.0.0.1";
 
+    /// <summary>The Bearer token the admin endpoint's actions (kick, close a room) require; null: actions are off.</summary>
+    public string? AdminToken { get; init; }
+
     /// <summary>The transports asked for, in order, without repeats (ws, enet).</summary>
     public IReadOnlyList<TransportKind> Transports => [.. Transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(Cli.Transports.Parse).Distinct()];
@@ -111,6 +114,8 @@ internal sealed record ServeSettings
             { AdminPort: { } a } when a != 0 && a == Port
                 => "--admin-port must differ from --port: the admin endpoint is never served on the players' port",
             _ when AdminPort is not null && !IPAddress.TryParse(AdminBind, out _) => "--admin-bind must be an IP address",
+            { AdminToken.Length: < 16 } => "--admin-token must be at least 16 characters (it guards kicking players and closing rooms)",
+            _ when AdminToken is not null && AdminPort is null => "--admin-token only applies with --admin-port",
             _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
             _ when EnetAllow is not null && JwtSecretFile is null => "--enet-allow only applies with --jwt-secret-file (without tokens every ENet client is admitted)",
             _ => null,
@@ -193,6 +198,7 @@ internal sealed record ServeSettings
             StatsInterval = Real(config, nameof(StatsInterval), d.StatsInterval),
             AdminPort = config[nameof(AdminPort)] is null ? d.AdminPort : Int(config, nameof(AdminPort), 0),
             AdminBind = config[nameof(AdminBind)] ?? d.AdminBind,
+            AdminToken = config[nameof(AdminToken)] ?? d.AdminToken,
         };
     }
 

@@ -62,6 +62,13 @@ public sealed class ServeAdminTests
             Assert.Equal(2, root.GetProperty("totals").GetProperty("accepted").GetInt64());
         }
 
+        // Without --admin-token the actions are off.
+        using (var off = await http.PostAsync(new Uri("/api/rooms/arena/close", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, off.StatusCode);
+            Assert.Contains("--admin-token", await off.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         // SIGTERM: no new players, so not ready, while the admin endpoint stays up through the drain.
         await serve.SignalAsync("TERM", Wait);
         var notReady = false;
@@ -73,6 +80,46 @@ public sealed class ServeAdminTests
 
         Assert.True(notReady, serve.Describe());
         Assert.Equal(0, await serve.WaitForExitAsync(Wait));
+    }
+
+    [Fact]
+    public async Task Kick_and_close_a_room_need_the_admin_token()
+    {
+        const string Token = "0123456789abcdef-operator";
+        var (serve, port) = await StartAsync(1, "--admin-port", "0", "--admin-token", Token);
+        await using var _ = serve;
+        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
+        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
+        using var a = new ClientWebSocket();
+        using var b = new ClientWebSocket();
+        await a.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/one"), CancellationToken.None);
+        await b.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/two"), CancellationToken.None);
+        Assert.True(await serve.WaitForLinesContainingAsync("(room two,", 1, Wait), serve.Describe());
+        var idOne = RoomsOf(serve).Single(p => p.Value == "one").Key;
+
+        async Task<HttpStatusCode> PostAsync(string path, string? bearer)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative));
+            if (bearer is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+            }
+
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync($"/api/peers/{idOne}/kick", null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync($"/api/peers/{idOne}/kick", Token + "x"));
+        Assert.Equal(HttpStatusCode.NotFound, await PostAsync("/api/peers/12345/kick", Token));
+        Assert.Equal(HttpStatusCode.NotFound, await PostAsync("/api/rooms/nowhere/close", Token));
+
+        Assert.Equal(HttpStatusCode.OK, await PostAsync($"/api/peers/{idOne}/kick", Token));
+        Assert.True(await serve.WaitForLinesContainingAsync($"peer {idOne} disconnected", 1, Wait), serve.Describe());
+        Assert.Equal(HttpStatusCode.OK, await PostAsync("/api/rooms/two/close", Token));
+        Assert.True(await serve.WaitForLinesContainingAsync(" disconnected", 2, Wait), serve.Describe());
+        Assert.Equal(0, await serve.TerminateAsync(Wait));
     }
 
     // Prometheus text exposition: "name{labels} value" lines, with the otel_scope_* labels taken out of the key.

@@ -75,6 +75,8 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("Bind", "nowhere", "bind must be")]
     [InlineData("AdminPort", "9080", "never served on the players' port")] // the default --port
     [InlineData("AdminPort", "-1", "admin-port must be between")]
+    [InlineData("AdminToken", "short", "at least 16 characters")]
+    [InlineData("AdminToken", "0123456789abcdef", "only applies with --admin-port")]
     public void Invalid_settings_say_what_to_do(string key, string value, string message)
     {
         var s = ServeSettings.Load(null, new Hashtable(), Cli((key, value)));
