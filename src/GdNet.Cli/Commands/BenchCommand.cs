@@ -37,7 +37,7 @@ internal static class BenchCommand
     /// <summary>Bound on one Godot probe run (ENet's reliable burst alone takes about 6 s).</summary>
     private static readonly TimeSpan GodotRunTimeout = TimeSpan.FromSeconds(60);
 
-    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared, bool Relay, int Rooms);
+    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared, bool Relay, int Rooms, bool Admin);
 
     public static Command Create()
     {
@@ -50,15 +50,16 @@ internal static class BenchCommand
         var godotRuns = new Option<int>("--godot-runs") { Description = "Godot probe runs for --vs-godot; the median is used (1–15).", DefaultValueFactory = _ => 1 };
         var relay = new Option<bool>("--relay") { Description = "Measure the relay instead: clients in pairs send the probe RPC to each other through the server (needs an even --clients)." };
         var rooms = new Option<int>("--rooms") { Description = "With --relay over ws: spread the pairs over this many rooms of a relay router (1 uses the WebSocketServer peer, as earlier versions).", DefaultValueFactory = _ => 1 };
+        var admin = new Option<bool>("--admin") { Description = "With --relay --rooms 2 or more: also run serve's admin endpoint for the relay router (metrics, status) and scrape /metrics every second, to measure what observability costs." };
         var shared = new Option<string?>("--shared") { Description = "The shared fixtures folder holding godot3/run-peer.sh (default: $GDNET_SHARED, else ../shared beside the repository root)." };
         var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
         {
-            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms,
+            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms, admin,
         };
         command.SetAction((result, ct) => RunAsync(
             result,
             new BenchOptions(Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload),
-                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared), result.GetValue(relay), result.GetValue(rooms)),
+                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared), result.GetValue(relay), result.GetValue(rooms), result.GetValue(admin)),
             ct));
         return command;
     }
@@ -186,7 +187,17 @@ internal static class BenchCommand
                 return CliOutput.Fail(result, "--rooms above 1 needs --transport ws (rooms come from the WebSocket URL path)");
             }
 
-            return await RelayBench.RunAsync(result, kind, clientCount, options.Rooms, seconds, payloadSize, ct).ConfigureAwait(false);
+            if (options.Admin && options.Rooms < 2)
+            {
+                return CliOutput.Fail(result, "--admin needs --rooms 2 or more (the relay router; one room uses the WebSocketServer peer)");
+            }
+
+            return await RelayBench.RunAsync(result, kind, clientCount, options.Rooms, seconds, payloadSize, options.Admin, ct).ConfigureAwait(false);
+        }
+
+        if (options.Admin)
+        {
+            return CliOutput.Fail(result, "--admin only applies with --relay");
         }
 
         var output = CliOutput.Out(result);

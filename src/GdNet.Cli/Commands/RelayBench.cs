@@ -4,6 +4,7 @@ using System.Globalization;
 using GdNet.Multiplayer;
 using GdNet.Peers;
 using GdNet.Server;
+using GdNet.Cli.Serve;
 using GdNet.WebSockets;
 
 namespace GdNet.Cli.Commands;
@@ -33,7 +34,7 @@ internal static class RelayBench
         public long Sent;
     }
 
-    public static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, int rooms, double seconds, int payloadSize, CancellationToken ct)
+    public static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, int rooms, double seconds, int payloadSize, bool admin, CancellationToken ct)
     {
         var output = CliOutput.Out(result);
         Func<int, NetworkedMultiplayerPeer> newClient;
@@ -82,6 +83,7 @@ internal static class RelayBench
                 return err == Error.Ok ? c : throw new InvalidOperationException("cannot connect a bench client: " + err);
             };
             serverFrame = static () => { };
+            var observed = admin ? await ObserveAsync(router, listener.Url ?? string.Empty).ConfigureAwait(false) : null;
             stop = async () =>
             {
                 foreach (var c in made)
@@ -90,6 +92,11 @@ internal static class RelayBench
                 }
 
                 await listener.DisposeAsync().ConfigureAwait(false);
+                if (observed is not null)
+                {
+                    var scrapes = await observed.DisposeAsync().ConfigureAwait(false);
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"admin endpoint {observed.Admin.Url}: /metrics scraped {scrapes} times"));
+                }
             };
         }
 
@@ -147,6 +154,62 @@ internal static class RelayBench
         {
             await stop().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>serve's admin endpoint over the bench router, and a scraper reading <c>/metrics</c> every second.</summary>
+    private sealed class Observed(RelayMetrics metrics, AdminEndpoint admin, HttpClient http, CancellationTokenSource stop, Task<int> scraper)
+    {
+        public AdminEndpoint Admin => admin;
+
+        public async Task<int> DisposeAsync()
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            var scrapes = await scraper.ConfigureAwait(false);
+            http.Dispose();
+            stop.Dispose();
+            await admin.DisposeAsync().ConfigureAwait(false);
+            metrics.Dispose();
+            return scrapes;
+        }
+    }
+
+    private sealed class BenchAdminSource(RelayRouter router, string url) : IAdminSource
+    {
+        public RelayRouter Router => router;
+
+        public bool IsReady => router.IsAccepting;
+
+        public IReadOnlyList<string> Urls { get; } = [url];
+    }
+
+    private static async Task<Observed> ObserveAsync(RelayRouter router, string url)
+    {
+        var metrics = new RelayMetrics(router);
+        var admin = await AdminEndpoint.StartAsync(new BenchAdminSource(router, url), "127.0.0.1", 0, token: null).ConfigureAwait(false);
+        var http = new HttpClient { BaseAddress = new Uri(admin.Url) };
+        var stop = new CancellationTokenSource();
+
+        // One scrape before the measurement: the exporter's first collection compiles its code (a one-off cost of any
+        // long-running server, not of observing it).
+        _ = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)).ConfigureAwait(false);
+        var scraper = Task.Run(async () =>
+        {
+            var n = 0;
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), stop.Token).ConfigureAwait(false);
+                    _ = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), stop.Token).ConfigureAwait(false);
+                    n++;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return n;
+            }
+        });
+        return new Observed(metrics, admin, http, stop, scraper);
     }
 
     private sealed record Outcome(long Sent, long InTime, long Delivered, long OutOfOrder, double Seconds);

@@ -25,6 +25,17 @@ namespace GdNet.Cli.Serve;
 /// <c>POST /api/rooms/{name}/close</c> (Bearer token; 401 without it, 403 when no token was configured). Reads the same
 /// router the terminal table reads.
 /// </summary>
+internal interface IAdminSource
+{
+    RelayRouter Router { get; }
+
+    /// <summary>Accepting players (listening and not draining).</summary>
+    bool IsReady { get; }
+
+    /// <summary>Where players connect; empty before listening.</summary>
+    IReadOnlyList<string> Urls { get; }
+}
+
 internal sealed class AdminEndpoint : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -39,7 +50,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
     public string Url { get; }
 
     /// <summary>Starts listening on <paramref name="bind"/>:<paramref name="port"/>; throws <see cref="InvalidOperationException"/> with the reason when it cannot.</summary>
-    public static async Task<AdminEndpoint> StartAsync(RelayServer server, string bind, int port, string? token)
+    public static async Task<AdminEndpoint> StartAsync(IAdminSource server, string bind, int port, string? token)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -104,7 +115,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    internal static AdminStatus Status(RelayServer server)
+    internal static AdminStatus Status(IAdminSource server)
     {
         var router = server.Router;
         var stats = router.GetStatistics();

@@ -14,7 +14,7 @@ namespace GdNet.Cli.Serve;
 /// transports the settings name plugged in as connection providers — WebSocket on TCP and ENet on UDP, the same port —
 /// and, unless relay-only, each room's hosted logic (the conversation-v1 <c>Main/Lobby</c>) on one game thread.
 /// </summary>
-internal sealed class RelayServer : IAsyncDisposable
+internal sealed class RelayServer : IAsyncDisposable, IAdminSource
 {
     private const int MaxEventLinesPerSecond = 20;
 
@@ -64,6 +64,8 @@ internal sealed class RelayServer : IAsyncDisposable
 
     /// <summary>Where clients connect, one URL per transport (<c>ws://…</c>, <c>enet://…</c>).</summary>
     public List<string> Urls { get; } = [];
+
+    IReadOnlyList<string> IAdminSource.Urls => Urls;
 
     /// <summary>Whether the server has started listening and is not draining (readiness).</summary>
     public bool IsReady => Urls.Count > 0 && Router.IsAccepting;
