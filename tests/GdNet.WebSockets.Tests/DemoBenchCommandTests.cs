@@ -48,6 +48,34 @@ public class DemoBenchCommandTests
         Assert.Contains(bench.Lines, l => l.Contains("round trip p50 / p99", StringComparison.Ordinal) && l.Contains(" ms ", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("--rooms", "1")]
+    [InlineData("--rooms", "2", "--admin")]
+    public async Task BenchRelay_ShortRun_RelaysWithNothingLost(params string[] extra)
+    {
+        await using var bench = GdnetCliProcess.Start(["bench", "--relay", "--clients", "4", "--seconds", "0.5", .. extra]);
+
+        var exit = await bench.WaitForExitAsync(Wait);
+
+        Assert.True(exit == 0, bench.Describe());
+        Assert.Contains(bench.Lines, l => l.StartsWith("relayed ", StringComparison.Ordinal) && l.EndsWith("lost 0, out of order 0", StringComparison.Ordinal));
+        if (extra.Contains("--admin"))
+        {
+            // The warm-up scrape happens before the measurement; the scraper ran beside it.
+            Assert.Contains(bench.Lines, l => l.StartsWith("admin endpoint http://127.0.0.1:", StringComparison.Ordinal) && l.Contains("/metrics scraped", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void BenchAdmin_WithoutRouterRooms_ExitCode2SayingWhy()
+    {
+        var error = new StringWriter();
+        var exit = GdNet.Cli.Program.Run(["bench", "--relay", "--admin"], new StringWriter(), error);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--admin needs --rooms 2 or more", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bench_ZeroSeconds_ExitCode2()
     {
