@@ -462,6 +462,6 @@ internal sealed unsafe partial class EnetClientSession : EnetSession
 
     // ------------------------------------------------------------------ logging
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "ENet: refused a packet from peer {PeerId}: {Reason} ({Size}) {Note}")]
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Debug, Message = "ENet: refused a packet from peer {PeerId}: {Reason} ({Size}) {Note}")]
     private static partial void LogRejected(ILogger logger, int peerId, PacketRejectReason reason, long size, string? note);
 }

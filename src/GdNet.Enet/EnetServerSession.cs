@@ -1142,9 +1142,9 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
     // ------------------------------------------------------------------ logging
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "ENet: peer {PeerId} connected from {EndPoint}")]
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "ENet: peer {PeerId} connected from {EndPoint}")]
     private static partial void LogPeerConnected(ILogger logger, int peerId, System.Net.IPEndPoint endPoint);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "ENet: peer {PeerId} left ({Reason})")]
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "ENet: peer {PeerId} left ({Reason})")]
     private static partial void LogPeerLeft(ILogger logger, int peerId, EnetDisconnectReason reason);
 }

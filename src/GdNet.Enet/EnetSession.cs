@@ -446,12 +446,12 @@ internal abstract unsafe partial class EnetSession : IDisposable
 
     // ------------------------------------------------------------------ logging
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ENet: enet_host_service reported a socket error")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "ENet: enet_host_service reported a socket error")]
     private static partial void LogServiceError(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "ENet: the service thread failed")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "ENet: the service thread failed")]
     private static partial void LogServiceCrash(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ENet: the service thread did not stop within 10 s")]
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "ENet: the service thread did not stop within 10 s")]
     private static partial void LogJoinTimeout(ILogger logger);
 }

@@ -418,31 +418,31 @@ public sealed partial class RelayRouter
 
     // ------------------------------------------------------------------ logging
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Transport} peer {PeerId} joined room {Room} from {EndPoint} (name {Name})")]
-    private static partial void LogJoined(ILogger logger, string transport, int peerId, IPEndPoint? endPoint, string room, string? name);
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "{Transport} peer {PeerId} joined room {Room} from {EndPoint} (name {Name})")]
+    private static partial void LogJoined(ILogger logger, string transport, int peerId, IPEndPoint? endPoint, string room, string name);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Transport} peer {PeerId} left room {Room}")]
-    private static partial void LogLeft(ILogger logger, string transport, int peerId, string room);
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "{Transport} peer {PeerId} left room {Room} (name {Name})")]
+    private static partial void LogLeft(ILogger logger, string transport, int peerId, string room, string name);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "refused a {Transport} connection from {EndPoint} to room {Room}: {Reason} ({Detail})")]
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Information, Message = "refused a {Transport} connection from {EndPoint} to room {Room}: {Reason} ({Detail})")]
     private static partial void LogRefused(ILogger logger, string transport, IPEndPoint? endPoint, string room, AdmissionRefusal reason, string detail);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "rejected: {Detail}")]
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "rejected: {Detail}")]
     private static partial void LogRejected(ILogger logger, string detail);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} more rejections in the last second were not logged (all are counted)")]
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "{Count} more rejections in the last second were not logged (all are counted)")]
     private static partial void LogSuppressed(ILogger logger, long count);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "room {Room} created")]
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Debug, Message = "room {Room} created")]
     private static partial void LogRoomCreated(ILogger logger, string room);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "room {Room} removed")]
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Debug, Message = "room {Room} removed")]
     private static partial void LogRoomRemoved(ILogger logger, string room);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "the hosted logic of room {Room} failed")]
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Error, Message = "the hosted logic of room {Room} failed")]
     private static partial void LogHostFailed(ILogger logger, string room, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "an admission hook failed; the connection was refused")]
+    [LoggerMessage(EventId = 5009, Level = LogLevel.Error, Message = "an admission hook failed; the connection was refused")]
     private static partial void LogHookFailed(ILogger logger, Exception exception);
 }
 

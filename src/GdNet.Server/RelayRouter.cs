@@ -463,7 +463,7 @@ public sealed partial class RelayRouter
             _peers++;
             _accepted++;
             room.Host?.PeerJoined(id);
-            LogJoined(_logger, connection.Transport, id, connection.RemoteEndPoint, room.Name, connection.Name);
+            LogJoined(_logger, connection.Transport, id, connection.RemoteEndPoint, room.Name, connection.Name ?? "-");
             PeerJoined?.Invoke(connection);
         }
 
@@ -523,7 +523,7 @@ public sealed partial class RelayRouter
                 s.Connections--;
             }
 
-            LogLeft(_logger, connection.Transport, connection.PeerId, room.Name);
+            LogLeft(_logger, connection.Transport, connection.PeerId, room.Name, connection.Name ?? "-");
             PeerLeft?.Invoke(connection);
             RemoveRoomIfEmpty(room);
             SignalIfEmpty();

@@ -4,7 +4,9 @@ using System.Diagnostics;
 using System.Globalization;
 using GdNet.Cli.Serve;
 using GdNet.Server;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Spectre.Console;
 
 namespace GdNet.Cli.Commands;
@@ -58,6 +60,8 @@ internal static class ServeCommand
         Add<double>("--max-packets-per-second", $"Packets a player may send per second, with a burst of twice that; more are dropped (RateLimited), and a player over it for 5 s is disconnected (0: no limit). Default {d.MaxPacketsPerSecond}.", R);
         Add<double>("--max-bytes-per-second", $"Bytes a player may send per second, as above (0: no limit). Default {d.MaxBytesPerSecond}.", R);
         Add<int>("--admin-port", "Serve the admin endpoint (/metrics for Prometheus, /healthz, /readyz, /api/status) on this TCP port (0 picks a free one); never the players' port. Off by default.", I);
+        AddText("--log-level", $"Least level of the log written to stderr: trace, debug, information (a line per connection joined, refused or closed, with its reason and name), warning, error, critical or none. Default {d.LogLevel}.");
+        AddText("--log-format", $"Log entries as text (a line each) or json (an object each, with its event id). Default {d.LogFormat}.");
         AddText("--admin-token", "Bearer token (16+ characters) that the admin endpoint's actions require: POST /api/peers/{id}/kick and /api/rooms/{name}/close. Prefer GDNET_ADMIN_TOKEN: a command line is visible to every user. Without it the actions are off.");
         AddText("--admin-bind", $"Address of the admin endpoint. Default {d.AdminBind} (this machine only).");
         Add<long>("--max-queued-bytes-total", $"Server-wide budget of bytes queued for sending over all players; while it is used up, relaying waits (senders are read more slowly). Default {d.MaxQueuedBytesTotal}.", L);
@@ -106,10 +110,11 @@ internal static class ServeCommand
         }
 
         var events = new ConcurrentQueue<string>();
+        using var logs = CreateLoggerFactory(settings);
         RelayServer server;
         try
         {
-            server = await RelayServer.StartAsync(settings, events, NullLogger.Instance).ConfigureAwait(false);
+            server = await RelayServer.StartAsync(settings, events, logs.CreateLogger("GdNet")).ConfigureAwait(false);
         }
         catch (InvalidOperationException ex)
         {
@@ -161,6 +166,31 @@ internal static class ServeCommand
         output.WriteLine("stopped");
         return 0;
     }
+
+    // Structured logs on stderr (stdout carries the status lines): text or JSON, from --log-level up.
+    private static ILoggerFactory CreateLoggerFactory(ServeSettings settings) => LoggerFactory.Create(b =>
+    {
+        b.SetMinimumLevel(settings.MinimumLogLevel ?? LogLevel.Warning);
+        if (settings.LogFormat == "json")
+        {
+            b.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+        else
+        {
+            b.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+
+        b.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    });
 
     private readonly record struct Rates(double PacketsIn, double BytesIn, double Relayed);
 

@@ -19,6 +19,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     private const int MaxEventLinesPerSecond = 20;
 
     private readonly ConcurrentQueue<string> _events;
+    private readonly ILogger _logger;
     private readonly RoomHostLoop? _hosts;
     private readonly ConcurrentDictionary<MultiplayerRoomHost, ConversationLobby> _lobbies = new();
     private WebSocketRelayListener? _ws;
@@ -30,6 +31,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     private RelayServer(ServeSettings settings, ConcurrentQueue<string> events, ILogger logger)
     {
         Settings = settings;
+        _logger = logger;
         _events = events;
         Router = new RelayRouter(settings.ToRelayOptions(), logger);
         Metrics = new RelayMetrics(Router); // dotnet-counters monitor --counters GdNet -n gdnet
@@ -160,7 +162,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
 
     private async Task<string?> ListenWsAsync(int port)
     {
-        _ws = new WebSocketRelayListener(Router)
+        _ws = new WebSocketRelayListener(Router, _logger)
         {
             BindIp = Settings.Bind,
             MaxPacketSize = Settings.MaxPacketSize,
@@ -182,7 +184,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         Error err;
         try
         {
-            _enet = new EnetRelayListener(Router)
+            _enet = new EnetRelayListener(Router, _logger)
             {
                 BindIp = Settings.Bind,
                 MaxClients = Math.Min(Settings.MaxClients, NetworkedMultiplayerENet.MaxClientsLimit),

@@ -57,8 +57,27 @@ internal sealed record ServeSettings
 
     public string AdminBind { get; init; } = "127.0.0.1";
 
+    /// <summary>The least level logged to stderr: trace, debug, information, warning, error, critical or none.</summary>
+    public string LogLevel { get; init; } = "warning";
+
+    /// <summary>How log entries are written to stderr: text (one line each) or json (one JSON object each).</summary>
+    public string LogFormat { get; init; } = "text";
+
     /// <summary>The Bearer token the admin endpoint's actions (kick, close a room) require; null: actions are off.</summary>
     public string? AdminToken { get; init; }
+
+    /// <summary><see cref="LogLevel"/> parsed; null when it names no level.</summary>
+    public Microsoft.Extensions.Logging.LogLevel? MinimumLogLevel => LogLevel.ToLowerInvariant() switch
+    {
+        "trace" => Microsoft.Extensions.Logging.LogLevel.Trace,
+        "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+        "information" or "info" => Microsoft.Extensions.Logging.LogLevel.Information,
+        "warning" or "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
+        "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+        "critical" => Microsoft.Extensions.Logging.LogLevel.Critical,
+        "none" => Microsoft.Extensions.Logging.LogLevel.None,
+        _ => null,
+    };
 
     /// <summary>The transports asked for, in order, without repeats (ws, enet).</summary>
     public IReadOnlyList<TransportKind> Transports => [.. Transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -114,6 +133,8 @@ internal sealed record ServeSettings
             { AdminPort: { } a } when a != 0 && a == Port
                 => "--admin-port must differ from --port: the admin endpoint is never served on the players' port",
             _ when AdminPort is not null && !IPAddress.TryParse(AdminBind, out _) => "--admin-bind must be an IP address",
+            _ when MinimumLogLevel is null => "--log-level must be trace, debug, information, warning, error, critical or none",
+            { LogFormat: not ("text" or "json") } => "--log-format must be text or json",
             { AdminToken.Length: < 16 } => "--admin-token must be at least 16 characters (it guards kicking players and closing rooms)",
             _ when AdminToken is not null && AdminPort is null => "--admin-token only applies with --admin-port",
             _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
@@ -199,6 +220,8 @@ internal sealed record ServeSettings
             AdminPort = config[nameof(AdminPort)] is null ? d.AdminPort : Int(config, nameof(AdminPort), 0),
             AdminBind = config[nameof(AdminBind)] ?? d.AdminBind,
             AdminToken = config[nameof(AdminToken)] ?? d.AdminToken,
+            LogLevel = config[nameof(LogLevel)] ?? d.LogLevel,
+            LogFormat = config[nameof(LogFormat)] ?? d.LogFormat,
         };
     }
 

@@ -76,6 +76,8 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("AdminPort", "9080", "never served on the players' port")] // the default --port
     [InlineData("AdminPort", "-1", "admin-port must be between")]
     [InlineData("AdminToken", "short", "at least 16 characters")]
+    [InlineData("LogLevel", "loud", "--log-level must be")]
+    [InlineData("LogFormat", "xml", "--log-format must be text or json")]
     [InlineData("AdminToken", "0123456789abcdef", "only applies with --admin-port")]
     public void Invalid_settings_say_what_to_do(string key, string value, string message)
     {
