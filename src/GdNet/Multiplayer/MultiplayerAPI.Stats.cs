@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace GdNet.Multiplayer;
 
 public sealed partial class MultiplayerAPI
@@ -6,6 +8,49 @@ public sealed partial class MultiplayerAPI
     private readonly Dictionary<int, TrafficCounters> _peerStats = [];
     private readonly Dictionary<string, TrafficCounters> _nodeStats = new(StringComparer.Ordinal);
     private int _statsEpoch;
+    private readonly Dictionary<int, long> _departedAt = [];
+    private readonly Queue<(int Id, long At)> _departures = new();
+    private TimeSpan _departedPeerStatsRetention = TimeSpan.FromMinutes(1);
+    private TimeSpan _statsSnapshotInterval = TimeSpan.FromSeconds(1);
+    private MultiplayerStats? _latestStats;
+    private long _latestStatsAt;
+
+    /// <summary>
+    /// How long a departed peer's per-peer counters stay in <see cref="GetStats"/> after it left (default 1 minute);
+    /// then <see cref="Poll"/> forgets them, so a long-running server does not grow with every peer it ever saw. Their
+    /// counts stay in the totals. Game thread.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan DepartedPeerStatsRetention
+    {
+        get => _departedPeerStatsRetention;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _departedPeerStatsRetention = value;
+        }
+    }
+
+    /// <summary>
+    /// How often <see cref="Poll"/> refreshes <see cref="LatestStats"/> (default 1 s; zero: every poll). Game thread.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan StatsSnapshotInterval
+    {
+        get => _statsSnapshotInterval;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _statsSnapshotInterval = value;
+        }
+    }
+
+    /// <summary>
+    /// The statistics as <see cref="Poll"/> last saw them (at most <see cref="StatsSnapshotInterval"/> old while it runs;
+    /// null before the first poll with a peer): an immutable snapshot, safe to read from any thread, for a metrics
+    /// exporter or a status page. On the game thread, <see cref="GetStats"/> gives the current counts.
+    /// </summary>
+    public MultiplayerStats? LatestStats => Volatile.Read(ref _latestStats);
 
     /// <summary>
     /// A snapshot of the counters: in total, per remote peer and per node path (see <see cref="RpcTrafficStats"/> for what
@@ -32,10 +77,43 @@ public sealed partial class MultiplayerAPI
     public void ResetStats()
     {
         _peerStats.Clear();
+        _departedAt.Clear();
+        _departures.Clear();
         _nodeStats.Clear();
         _total.RpcIn = _total.RpcOut = _total.RsetIn = _total.RsetOut = _total.PacketsIn = _total.BytesIn = _total.PacketsOut = _total.BytesOut = 0;
         Array.Clear(_total.Rejections);
         _statsEpoch++;
+    }
+
+    // A peer left: its counters are forgotten after DepartedPeerStatsRetention unless it comes back.
+    private void NoteStatsDeparture(int peerId)
+    {
+        var now = Stopwatch.GetTimestamp();
+        _departedAt[peerId] = now;
+        _departures.Enqueue((peerId, now));
+    }
+
+    private void NoteStatsReturn(int peerId) => _departedAt.Remove(peerId);
+
+    // Once per poll: forget departed peers' counters past their retention, and refresh LatestStats when due.
+    private void MaintainStats()
+    {
+        var now = Stopwatch.GetTimestamp();
+        while (_departures.TryPeek(out var d) && Stopwatch.GetElapsedTime(d.At, now) >= _departedPeerStatsRetention)
+        {
+            _departures.Dequeue();
+            if (_departedAt.TryGetValue(d.Id, out var at) && at == d.At)
+            {
+                _departedAt.Remove(d.Id);
+                _peerStats.Remove(d.Id);
+            }
+        }
+
+        if (_latestStats is null || Stopwatch.GetElapsedTime(_latestStatsAt, now) >= _statsSnapshotInterval)
+        {
+            _latestStatsAt = now;
+            Volatile.Write(ref _latestStats, GetStats());
+        }
     }
 
     private TrafficCounters PeerCounters(int peerId)

@@ -236,6 +236,11 @@ public sealed partial class MultiplayerAPI
     /// </summary>
     public void Clear()
     {
+        foreach (var id in _connectedPeers)
+        {
+            NoteStatsDeparture(id);
+        }
+
         _connectedPeers.Clear();
         _pathGetCache.Clear();
         _pathSendCache.Clear();
@@ -296,6 +301,7 @@ public sealed partial class MultiplayerAPI
             _polling = false;
         }
 
+        MaintainStats();
         if (ReferenceEquals(_peer, peer) && peer.GetConnectionStatus() == ConnectionStatus.Disconnected)
         {
             EndSession("the peer is disconnected");
@@ -322,6 +328,7 @@ public sealed partial class MultiplayerAPI
         }
 
         _pathGetCache[id] = [];
+        NoteStatsReturn(id);
         _sessionLive = true;
         RaiseSafe(NetworkPeerConnected, id, nameof(NetworkPeerConnected));
     }
@@ -336,6 +343,7 @@ public sealed partial class MultiplayerAPI
 
         _connectedPeers.RemoveAt(index);
         ForgetPeerCaches(id);
+        NoteStatsDeparture(id);
         RaiseSafe(NetworkPeerDisconnected, id, nameof(NetworkPeerDisconnected));
     }
 

@@ -1,3 +1,4 @@
+using GdNet.Peers;
 using GdNet.Multiplayer;
 using Xunit;
 
@@ -107,5 +108,100 @@ public class StatsTests
         s.Client.Lobby.RpcId(1, nameof(TestLobby.Ping));
 
         Assert.Equal(1L, s.Client.Api.GetStats().Nodes["Main/Lobby"].RpcOut);
+    }
+
+    private static (NetworkedMultiplayerCustom Peer, Machine Machine) Server()
+    {
+        var peer = new NetworkedMultiplayerCustom();
+        peer.SetConnectionStatus(ConnectionStatus.Connecting);
+        var machine = new Machine(peer);
+        peer.Initialize(1);
+        return (peer, machine);
+    }
+
+    // SIMPLIFY_PATH Main/Lobby as cache id 1, then Ping through it: two packets from the peer.
+    private static void PingFrom(NetworkedMultiplayerCustom peer, int from)
+    {
+        peer.DeliverPacket(Convert.FromHexString("02010000004d61696e2f4c6f62627900"), from);
+        peer.DeliverPacket([0, .. BitConverter.GetBytes(1u), .. "Ping\0\0"u8], from);
+    }
+
+    [Fact]
+    public void DepartedPeer_AfterRetention_PerPeerCountersForgottenTotalsKept()
+    {
+        var (peer, machine) = Server();
+        machine.Api.DepartedPeerStatsRetention = TimeSpan.Zero;
+        peer.AddPeer(7);
+        peer.AddPeer(8);
+        machine.Api.Poll();
+        PingFrom(peer, 7);
+        PingFrom(peer, 8);
+        machine.Api.Poll();
+        Assert.Equal(2L, machine.Api.GetStats().Peers[7].PacketsIn);
+
+        peer.RemovePeer(7);
+        machine.Api.Poll(); // the departure is noted, and with zero retention forgotten at once
+
+        var stats = machine.Api.GetStats();
+        Assert.False(stats.Peers.ContainsKey(7));
+        Assert.Equal(2L, stats.Peers[8].PacketsIn); // still connected: kept
+        Assert.Equal(4L, stats.Total.PacketsIn);     // the departed peer's packets stay in the total
+        Assert.Equal(2L, stats.Total.RpcIn);
+    }
+
+    [Fact]
+    public void DepartedPeer_WithinRetention_Kept_AndAReturnCancelsTheForgetting()
+    {
+        var (peer, machine) = Server();
+        peer.AddPeer(7);
+        machine.Api.Poll();
+        PingFrom(peer, 7);
+        peer.RemovePeer(7);
+        machine.Api.Poll();
+        Assert.Equal(2L, machine.Api.GetStats().Peers[7].PacketsIn); // default retention: a minute
+
+        peer.AddPeer(7);
+        machine.Api.Poll();
+        machine.Api.DepartedPeerStatsRetention = TimeSpan.Zero;
+        machine.Api.Poll(); // the old departure is due, but 7 came back: its counters stay
+
+        Assert.Equal(2L, machine.Api.GetStats().Peers[7].PacketsIn);
+    }
+
+    [Fact]
+    public async Task LatestStats_SnapshotTakenByPoll_ReadableFromAnotherThread()
+    {
+        var (peer, machine) = Server();
+        Assert.Null(machine.Api.LatestStats);
+        machine.Api.StatsSnapshotInterval = TimeSpan.Zero;
+        peer.AddPeer(7);
+        machine.Api.Poll();
+        PingFrom(peer, 7);
+        machine.Api.Poll();
+
+        var seen = await Task.Run(() => machine.Api.LatestStats);
+
+        Assert.NotNull(seen);
+        var now = machine.Api.GetStats().Total;
+        Assert.Equal((now.RpcIn, now.PacketsIn, now.BytesIn, now.PacketsOut, now.BytesOut), (seen.Total.RpcIn, seen.Total.PacketsIn, seen.Total.BytesIn, seen.Total.PacketsOut, seen.Total.BytesOut));
+        Assert.Equal(1L, seen.Total.RpcIn);
+        Assert.Equal(2L, seen.Peers[7].PacketsIn);
+    }
+
+    [Fact]
+    public void LatestStats_RefreshedAtMostEveryInterval()
+    {
+        var (peer, machine) = Server();
+        machine.Api.StatsSnapshotInterval = TimeSpan.FromHours(1);
+        peer.AddPeer(7);
+        machine.Api.Poll();
+        var first = machine.Api.LatestStats;
+        PingFrom(peer, 7);
+        machine.Api.Poll();
+
+        Assert.Same(first, machine.Api.LatestStats); // not due yet
+        Assert.Equal(2L, machine.Api.GetStats().Total.PacketsIn);
+        Assert.Throws<ArgumentOutOfRangeException>(() => machine.Api.StatsSnapshotInterval = TimeSpan.FromSeconds(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => machine.Api.DepartedPeerStatsRetention = TimeSpan.FromSeconds(-1));
     }
 }
