@@ -14,7 +14,7 @@ namespace GdNet.Server;
 /// <para>Names follow OpenTelemetry's conventions (a Prometheus exporter turns <c>gdnet.packets.relayed</c> into
 /// <c>gdnet_packets_relayed_total</c> and <c>gdnet.peers</c> into <c>gdnet_peers</c>). Cumulative counters never go
 /// down: a departed peer's counts stay in the totals. Labels are bounded: transport names and refusal or rejection
-/// reasons only, never a peer id or a room name.</para>
+/// reasons, never a peer id; room names only when asked for, and then for at most that many rooms.</para>
 /// <list type="table">
 /// <item><term><c>gdnet.peers</c></term><description>up-down counter, <c>{peer}</c>, by <c>gdnet.transport</c>: peers joined now.</description></item>
 /// <item><term><c>gdnet.rooms</c></term><description>up-down counter, <c>{room}</c>: rooms now.</description></item>
@@ -25,6 +25,7 @@ namespace GdNet.Server;
 /// <item><term><c>gdnet.packets.relayed</c></term><description>counter: packets forwarded to other peers (one per receiving peer).</description></item>
 /// <item><term><c>gdnet.packets.host.received</c> / <c>gdnet.packets.host.sent</c></term><description>counters: packets taken and sent by rooms' hosted logic.</description></item>
 /// <item><term><c>gdnet.packets.rejected</c></term><description>counter, by <c>gdnet.reason</c> (<see cref="PacketRejectReason"/>).</description></item>
+/// <item><term><c>gdnet.room.peers</c></term><description>up-down counter, <c>{peer}</c>, by <c>gdnet.room</c>: only with <c>roomLabels</c> (the fullest rooms, the rest as <c>(other)</c>).</description></item>
 /// <item><term><c>gdnet.send_queue.size</c></term><description>up-down counter, <c>By</c>: bytes queued for sending now (the send budget's count).</description></item>
 /// </list>
 /// <para>One <see cref="RelayMetrics"/> per router. With an <see cref="IMeterFactory"/> (dependency injection) the meter
@@ -44,12 +45,23 @@ public sealed class RelayMetrics : IDisposable
     private readonly RelayRouter _router;
     private readonly bool _ownsMeter;
 
+    /// <summary>The tag naming a room (only on <c>gdnet.room.peers</c>, and only when asked for).</summary>
+    public const string RoomTag = "gdnet.room";
+
+    private readonly int _roomLabels;
+
     /// <param name="router">The router whose counters are published.</param>
     /// <param name="meterFactory">Where the meter comes from (dependency injection), or null to create one.</param>
-    public RelayMetrics(RelayRouter router, IMeterFactory? meterFactory = null)
+    /// <param name="roomLabels">How many rooms get their own series in <c>gdnet.room.peers</c> (up-down counter, by
+    /// <c>gdnet.room</c>): the fullest ones, at most this many, so the label's cardinality stays bounded; the rest are
+    /// summed under <c>gdnet.room="(other)"</c>. 0 (the default): no per-room series.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="roomLabels"/> is negative.</exception>
+    public RelayMetrics(RelayRouter router, IMeterFactory? meterFactory = null, int roomLabels = 0)
     {
         ArgumentNullException.ThrowIfNull(router);
+        ArgumentOutOfRangeException.ThrowIfNegative(roomLabels);
         _router = router;
+        _roomLabels = roomLabels;
         var options = new MeterOptions(MeterName) { Version = typeof(RelayMetrics).Assembly.GetName().Version?.ToString(3) };
         Meter = meterFactory?.Create(options) ?? new Meter(options);
         _ownsMeter = meterFactory is null;
@@ -66,6 +78,11 @@ public sealed class RelayMetrics : IDisposable
         Meter.CreateObservableCounter("gdnet.packets.host.received", () => _router.ToHostTotal, "{packet}", "Packets taken by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.host.sent", () => _router.FromHostTotal, "{packet}", "Packets sent by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.rejected", Rejections, "{packet}", "Packets refused, by reason.");
+        if (roomLabels > 0)
+        {
+            Meter.CreateObservableUpDownCounter("gdnet.room.peers", RoomPeers, "{peer}", "Peers in each of the fullest rooms, the rest summed as (other).");
+        }
+
         Meter.CreateObservableUpDownCounter("gdnet.send_queue.size", () => _router.SendBudget.QueuedBytes, "By", "Bytes queued for sending now, over all peers.");
     }
 
@@ -86,6 +103,28 @@ public sealed class RelayMetrics : IDisposable
         foreach (var (transport, traffic) in _router.GetTrafficByTransport())
         {
             yield return new Measurement<long>(value(traffic), new KeyValuePair<string, object?>(TransportTag, transport));
+        }
+    }
+
+    private IEnumerable<Measurement<int>> RoomPeers()
+    {
+        var rooms = _router.Rooms.OrderByDescending(r => r.PeerCount).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
+        var other = 0;
+        for (var i = 0; i < rooms.Count; i++)
+        {
+            if (i < _roomLabels)
+            {
+                yield return new Measurement<int>(rooms[i].PeerCount, new KeyValuePair<string, object?>(RoomTag, rooms[i].Name));
+            }
+            else
+            {
+                other += rooms[i].PeerCount;
+            }
+        }
+
+        if (rooms.Count > _roomLabels)
+        {
+            yield return new Measurement<int>(other, new KeyValuePair<string, object?>(RoomTag, "(other)"));
         }
     }
 

@@ -67,6 +67,31 @@ public sealed class RelayMetricsTests
     }
 
     [Fact]
+    public async Task Room_labels_only_when_asked_for_and_for_at_most_that_many_rooms()
+    {
+        var router = new RelayRouter(RouterKit.NoRateLimits());
+        using var plain = new RelayMetrics(router);
+        using var labelled = new RelayMetrics(router, roomLabels: 2);
+        using var plainReader = new MetricsReader(plain.Meter);
+        using var reader = new MetricsReader(labelled.Meter);
+        foreach (var (room, n) in new[] { ("big", 3), ("mid", 2), ("small", 1), ("tiny", 1) })
+        {
+            for (var i = 0; i < n; i++)
+            {
+                await router.JoinAsync(room);
+            }
+        }
+
+        Assert.DoesNotContain("gdnet.room.peers", plainReader.Instruments);
+        var now = reader.Collect();
+        Assert.Equal(3, now[("gdnet.room.peers", "big")]);
+        Assert.Equal(2, now[("gdnet.room.peers", "mid")]);
+        Assert.Equal(2, now[("gdnet.room.peers", "(other)")]);
+        Assert.Equal(3, now.Keys.Count(k => k.Item1 == "gdnet.room.peers"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RelayMetrics(router, roomLabels: -1));
+    }
+
+    [Fact]
     public void With_a_meter_factory_the_meter_comes_from_it()
     {
         using var factory = new TestMeterFactory();

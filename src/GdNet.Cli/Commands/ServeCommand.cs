@@ -60,6 +60,7 @@ internal static class ServeCommand
         Add<double>("--max-packets-per-second", $"Packets a player may send per second, with a burst of twice that; more are dropped (RateLimited), and a player over it for 5 s is disconnected (0: no limit). Default {d.MaxPacketsPerSecond}.", R);
         Add<double>("--max-bytes-per-second", $"Bytes a player may send per second, as above (0: no limit). Default {d.MaxBytesPerSecond}.", R);
         Add<int>("--admin-port", "Serve the admin endpoint (/metrics for Prometheus, /healthz, /readyz, /api/status) on this TCP port (0 picks a free one); never the players' port. Off by default.", I);
+        Add<int>("--metrics-room-labels", $"Give the N fullest rooms their own gdnet.room.peers series (the rest summed as (other)); 0 names no room. Default {d.MetricsRoomLabels}.", I);
         AddText("--log-level", $"Least level of the log written to stderr: trace, debug, information (a line per connection joined, refused or closed, with its reason and name), warning, error, critical or none. Default {d.LogLevel}.");
         AddText("--log-format", $"Log entries as text (a line each) or json (an object each, with its event id). Default {d.LogFormat}.");
         AddText("--admin-token", "Bearer token (16+ characters) that the admin endpoint's actions require: POST /api/peers/{id}/kick and /api/rooms/{name}/close. Prefer GDNET_ADMIN_TOKEN: a command line is visible to every user. Without it the actions are off.");

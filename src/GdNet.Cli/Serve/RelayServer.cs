@@ -34,7 +34,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         _logger = logger;
         _events = events;
         Router = new RelayRouter(settings.ToRelayOptions(), logger);
-        Metrics = new RelayMetrics(Router); // dotnet-counters monitor --counters GdNet -n gdnet
+        Metrics = new RelayMetrics(Router, roomLabels: settings.MetricsRoomLabels); // dotnet-counters monitor --counters GdNet
         if (settings.Lobby)
         {
             _hosts = new RoomHostLoop(h =>

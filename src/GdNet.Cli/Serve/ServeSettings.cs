@@ -57,6 +57,9 @@ internal sealed record ServeSettings
 
     public string AdminBind { get; init; } = "127.0.0.1";
 
+    /// <summary>How many of the fullest rooms get their own <c>gdnet.room.peers</c> series (0: none).</summary>
+    public int MetricsRoomLabels { get; init; }
+
     /// <summary>The least level logged to stderr: trace, debug, information, warning, error, critical or none.</summary>
     public string LogLevel { get; init; } = "warning";
 
@@ -135,6 +138,7 @@ internal sealed record ServeSettings
             _ when AdminPort is not null && !IPAddress.TryParse(AdminBind, out _) => "--admin-bind must be an IP address",
             _ when MinimumLogLevel is null => "--log-level must be trace, debug, information, warning, error, critical or none",
             { LogFormat: not ("text" or "json") } => "--log-format must be text or json",
+            { MetricsRoomLabels: < 0 or > 1000 } => "--metrics-room-labels must be between 0 and 1000 (each room named is one more time series)",
             { AdminToken.Length: < 16 } => "--admin-token must be at least 16 characters (it guards kicking players and closing rooms)",
             _ when AdminToken is not null && AdminPort is null => "--admin-token only applies with --admin-port",
             _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
@@ -221,6 +225,7 @@ internal sealed record ServeSettings
             AdminBind = config[nameof(AdminBind)] ?? d.AdminBind,
             AdminToken = config[nameof(AdminToken)] ?? d.AdminToken,
             LogLevel = config[nameof(LogLevel)] ?? d.LogLevel,
+            MetricsRoomLabels = Int(config, nameof(MetricsRoomLabels), d.MetricsRoomLabels),
             LogFormat = config[nameof(LogFormat)] ?? d.LogFormat,
         };
     }

@@ -78,6 +78,7 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("AdminToken", "short", "at least 16 characters")]
     [InlineData("LogLevel", "loud", "--log-level must be")]
     [InlineData("LogFormat", "xml", "--log-format must be text or json")]
+    [InlineData("MetricsRoomLabels", "5000", "--metrics-room-labels must be between")]
     [InlineData("AdminToken", "0123456789abcdef", "only applies with --admin-port")]
     public void Invalid_settings_say_what_to_do(string key, string value, string message)
     {
