@@ -180,6 +180,8 @@ internal static class RelayBench
         public bool IsReady => router.IsAccepting;
 
         public IReadOnlyList<string> Urls { get; } = [url];
+
+        public IReadOnlyList<AdminRejection> RecentRejections => [];
     }
 
     private static async Task<Observed> ObserveAsync(RelayRouter router, string url)

@@ -132,7 +132,7 @@ internal static class ServeCommand
 
             if (server.Admin is { } admin)
             {
-                output.WriteLine("admin on " + admin.Url + " (/metrics /healthz /readyz /api/status)");
+                output.WriteLine("admin on " + admin.Url + " (dashboard at /, /metrics /healthz /readyz /api/status)");
             }
 
             output.Flush();

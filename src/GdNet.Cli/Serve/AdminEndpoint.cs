@@ -23,7 +23,8 @@ namespace GdNet.Cli.Serve;
 /// players, 503 before listening and while draining), <c>/api/status</c> (rooms, peers, totals, refusals and
 /// rejections as JSON), and with <c>--admin-token</c> the actions <c>POST /api/peers/{id}/kick</c> and
 /// <c>POST /api/rooms/{name}/close</c> (Bearer token; 401 without it, 403 when no token was configured). Reads the same
-/// router the terminal table reads.
+/// router the terminal table reads. <c>GET /</c> is the dashboard (an embedded page, no external assets) fed by
+/// <c>GET /api/events</c> (Server-Sent Events, the status once a second).
 /// </summary>
 internal interface IAdminSource
 {
@@ -34,6 +35,9 @@ internal interface IAdminSource
 
     /// <summary>Where players connect; empty before listening.</summary>
     IReadOnlyList<string> Urls { get; }
+
+    /// <summary>The last refusals and rejections, newest last.</summary>
+    IReadOnlyList<AdminRejection> RecentRejections { get; }
 }
 
 internal sealed class AdminEndpoint : IAsyncDisposable
@@ -68,6 +72,29 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             ? Results.Text("ready\n")
             : Results.Text(server.Urls.Count == 0 ? "not listening yet\n" : "draining\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/api/status", () => Results.Json(Status(server), AdminJson.Default.AdminStatus));
+        var stopping = app.Lifetime.ApplicationStopping;
+        app.MapGet("/api/events", async (HttpContext context) =>
+        {
+            // Server-Sent Events: the status once a second, until the client goes or the endpoint stops.
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            context.Response.Headers.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            try
+            {
+                while (true)
+                {
+                    var json = JsonSerializer.Serialize(Status(server), AdminJson.Default.AdminStatus);
+                    await context.Response.WriteAsync("data: " + json + "\n\n", done.Token).ConfigureAwait(false);
+                    await context.Response.Body.FlushAsync(done.Token).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(1), done.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // the page closed, or the server stops
+            }
+        });
+        app.MapGet("/", () => Results.Text(Dashboard.Value, "text/html; charset=utf-8"));
         app.MapPost("/api/peers/{id:int}/kick", (HttpRequest request, int id) => Authorize(request, token)
             ?? (server.Router.Kick(id, "kicked by the operator") ? Results.Text("kicked\n") : Results.NotFound($"no peer {id}\n")));
         app.MapPost("/api/rooms/{name}/close", (HttpRequest request, string name) => Authorize(request, token)
@@ -109,6 +136,14 @@ internal sealed class AdminEndpoint : IAsyncDisposable
         return Results.Text("missing or wrong admin token (Authorization: Bearer …)\n", statusCode: StatusCodes.Status401Unauthorized);
     }
 
+    private static readonly Lazy<string> Dashboard = new(() =>
+    {
+        using var stream = typeof(AdminEndpoint).Assembly.GetManifestResourceStream("GdNet.Cli.Serve.dashboard.html")
+            ?? throw new InvalidOperationException("the dashboard page is missing from the assembly");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync().ConfigureAwait(false);
@@ -132,18 +167,23 @@ internal sealed class AdminEndpoint : IAsyncDisposable
         }
 
         return new AdminStatus(
-            server.IsReady, server.Urls, rooms, peers,
+            DateTimeOffset.UtcNow, server.IsReady, server.Urls, rooms, peers,
             new AdminTotals(stats.Peers, stats.Rooms, stats.Accepted, stats.PacketsIn, stats.BytesIn, stats.Relayed, stats.DeliveredToHost, stats.SentByHost, stats.QueuedBytes),
             router.GetTrafficByTransport().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
             stats.Refusals.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
-            stats.Rejections.ToDictionary(p => p.Key.ToString(), p => p.Value, StringComparer.Ordinal));
+            stats.Rejections.ToDictionary(p => p.Key.ToString(), p => p.Value, StringComparer.Ordinal),
+            server.RecentRejections);
     }
 }
 
 /// <summary><c>/api/status</c>: the server now.</summary>
 internal sealed record AdminStatus(
-    bool Ready, IReadOnlyList<string> Listening, IReadOnlyList<AdminRoom> Rooms, IReadOnlyList<AdminPeer> Peers, AdminTotals Totals,
-    IReadOnlyDictionary<string, GdNet.Server.TransportTraffic> Transports, IReadOnlyDictionary<string, long> Refusals, IReadOnlyDictionary<string, long> Rejections);
+    DateTimeOffset At, bool Ready, IReadOnlyList<string> Listening, IReadOnlyList<AdminRoom> Rooms, IReadOnlyList<AdminPeer> Peers, AdminTotals Totals,
+    IReadOnlyDictionary<string, GdNet.Server.TransportTraffic> Transports, IReadOnlyDictionary<string, long> Refusals, IReadOnlyDictionary<string, long> Rejections,
+    IReadOnlyList<AdminRejection> RecentRejections);
+
+/// <summary>A refused connection or a rejected packet, for the dashboard's list.</summary>
+internal sealed record AdminRejection(DateTimeOffset At, string Reason, string Detail);
 
 internal sealed record AdminRoom(string Name, int Peers, DateTimeOffset CreatedAt);
 

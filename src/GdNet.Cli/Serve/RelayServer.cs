@@ -50,8 +50,16 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         Router.PeerJoined += c => Event(string.Create(CultureInfo.InvariantCulture,
             $"peer {c.PeerId} connected (room {c.Room?.Name}, {c.Transport} {c.RemoteEndPoint}{(c.Name is null ? "" : ", " + c.Name)})"), always: true);
         Router.PeerLeft += c => Event(string.Create(CultureInfo.InvariantCulture, $"peer {c.PeerId} disconnected"), always: true);
-        Router.ConnectionRefused += (r, reason, detail) => Event($"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {reason}: {detail}");
-        Router.PacketRejected += (_, r) => Event("rejected: " + r.Detail);
+        Router.ConnectionRefused += (r, reason, detail) =>
+        {
+            Event($"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {reason}: {detail}");
+            Remember(reason.ToString(), $"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {detail}");
+        };
+        Router.PacketRejected += (_, r) =>
+        {
+            Event("rejected: " + r.Detail);
+            Remember(r.Reason.ToString(), r.Detail);
+        };
     }
 
     public ServeSettings Settings { get; }
@@ -60,6 +68,34 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
 
     /// <summary>The router's counters on the <c>GdNet</c> meter.</summary>
     public RelayMetrics Metrics { get; }
+
+    /// <summary>The last refusals and rejections (at most <see cref="RecentLimit"/>), newest last, for the dashboard.</summary>
+    public IReadOnlyList<AdminRejection> RecentRejections
+    {
+        get
+        {
+            lock (_recent)
+            {
+                return [.. _recent];
+            }
+        }
+    }
+
+    private const int RecentLimit = 50;
+    private readonly Queue<AdminRejection> _recent = new();
+
+    private void Remember(string reason, string detail)
+    {
+        lock (_recent)
+        {
+            if (_recent.Count == RecentLimit)
+            {
+                _recent.Dequeue();
+            }
+
+            _recent.Enqueue(new AdminRejection(DateTimeOffset.UtcNow, reason, detail));
+        }
+    }
 
     /// <summary>The admin endpoint (<c>--admin-port</c>), or null. It stays up through the drain, so <c>/readyz</c> reports it.</summary>
     public AdminEndpoint? Admin { get; private set; }

@@ -122,6 +122,48 @@ public sealed class ServeAdminTests
         Assert.Equal(0, await serve.TerminateAsync(Wait));
     }
 
+    [Fact]
+    public async Task The_dashboard_page_is_served_and_its_event_stream_sends_the_status_until_the_server_stops()
+    {
+        var (serve, port) = await StartAsync(1, "--admin-port", "0");
+        await using var _ = serve;
+        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
+        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
+
+        using (var page = await http.GetAsync(new Uri("/", UriKind.Relative)))
+        {
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            var html = await page.Content.ReadAsStringAsync();
+            Assert.Contains("new EventSource(\"/api/events\")", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal); // no CDN: nothing from elsewhere
+        }
+
+        using var stays = new ClientWebSocket();
+        await stays.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/lobby"), CancellationToken.None);
+        Assert.True(await serve.WaitForLinesContainingAsync("(room lobby,", 1, Wait), serve.Describe());
+
+        using var events = await http.GetAsync(new Uri("/api/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", events.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
+        var first = await reader.ReadLineAsync().WaitAsync(Wait);
+        Assert.StartsWith("data: ", first, StringComparison.Ordinal);
+        using (var status = JsonDocument.Parse(first!["data: ".Length..]))
+        {
+            Assert.True(status.RootElement.GetProperty("ready").GetBoolean());
+            Assert.Equal("lobby", Assert.Single(status.RootElement.GetProperty("peers").EnumerateArray()).GetProperty("room").GetString());
+        }
+
+        // The server stops: the stream ends (the page then shows it), and the server exits cleanly.
+        await serve.SignalAsync("TERM", Wait);
+        while (await reader.ReadLineAsync().WaitAsync(Wait) is not null)
+        {
+            // further status events until the endpoint stops
+        }
+
+        Assert.Equal(0, await serve.WaitForExitAsync(Wait));
+    }
+
     // Prometheus text exposition: "name{labels} value" lines, with the otel_scope_* labels taken out of the key.
     private static Dictionary<string, double> Parse(string exposition)
     {
