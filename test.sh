@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole GdNet test suite: installs what the tests need (Godot 3.2.3 headless for interop, libenet7 for ENet)
+# The whole GdNet test suite: installs what the tests need (Godot 3.2.3 headless for interop, libenet7 for ENet,
+# Debian's chromium for the dashboard's browser test, driven by Playwright without any browser download)
 # when missing, then runs `dotnet test` on the solution and prints one closing line "N passed, N failed".
 # Usage: ./test.sh [extra dotnet test arguments, e.g. --filter Category!=Interop]
 set -uo pipefail
@@ -8,6 +9,7 @@ cd "$(dirname "$0")"
 need=()
 command -v godot3-server >/dev/null 2>&1 || need+=(godot3-server)
 ldconfig -p 2>/dev/null | grep -q 'libenet\.so\.7' || need+=(libenet7)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo_cmd=""
