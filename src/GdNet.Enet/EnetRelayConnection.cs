@@ -99,6 +99,12 @@ internal sealed class EnetRelayConnection : RelayConnection
     /// <inheritdoc/>
     public override long BytesOut => Volatile.Read(ref BytesOutCount);
 
+    /// <summary>ENet's round-trip time in ms, sampled by the service thread at each sweep (¼ s); -1 before the first sample.</summary>
+    internal int RoundTripTimeMs = -1;
+
+    /// <inheritdoc/>
+    public override TimeSpan? RoundTripTime => Volatile.Read(ref RoundTripTimeMs) is var ms and >= 0 ? TimeSpan.FromMilliseconds(ms) : null;
+
     /// <summary>Nothing: a Godot 3 ENet client chose its id and sent it in its CONNECT.</summary>
     protected override void Welcome()
     {

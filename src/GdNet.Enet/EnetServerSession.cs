@@ -409,6 +409,13 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         {
             _nextSweep = now + SweepIntervalMs;
             Sweep(now, force: false);
+            foreach (var c in CollectionsMarshal.AsSpan(_connections))
+            {
+                if (c.Attached)
+                {
+                    Volatile.Write(ref c.RoundTripTimeMs, (int)Math.Min(RoundTripTimeOf(c.Peer), int.MaxValue));
+                }
+            }
         }
     }
 

@@ -136,6 +136,9 @@ public abstract class RelayConnection
     /// <summary>Bytes queued for sending to this peer now, as the transport counts them.</summary>
     public virtual long QueuedBytes => 0;
 
+    /// <summary>The round-trip time the transport measures to this peer (ENet's), or null when it measures none.</summary>
+    public virtual TimeSpan? RoundTripTime => null;
+
     /// <summary>
     /// Called once, under the membership lock, when the peer has joined and before any announcement: a WebSocket
     /// connection sends Godot's SYS_ID (its id) and SYS_ADD(1) here; ENet, whose clients chose their id, sends nothing.

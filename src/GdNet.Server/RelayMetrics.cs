@@ -26,6 +26,7 @@ namespace GdNet.Server;
 /// <item><term><c>gdnet.packets.host.received</c> / <c>gdnet.packets.host.sent</c></term><description>counters: packets taken and sent by rooms' hosted logic.</description></item>
 /// <item><term><c>gdnet.packets.rejected</c></term><description>counter, by <c>gdnet.reason</c> (<see cref="PacketRejectReason"/>).</description></item>
 /// <item><term><c>gdnet.room.peers</c></term><description>up-down counter, <c>{peer}</c>, by <c>gdnet.room</c>: only with <c>roomLabels</c> (the fullest rooms, the rest as <c>(other)</c>).</description></item>
+/// <item><term><c>gdnet.peer.round_trip_time.max</c> / <c>.mean</c></term><description>gauges, <c>s</c>, by <c>gdnet.transport</c>: over the peers whose transport measures it (ENet).</description></item>
 /// <item><term><c>gdnet.send_queue.size</c></term><description>up-down counter, <c>By</c>: bytes queued for sending now (the send budget's count).</description></item>
 /// </list>
 /// <para>One <see cref="RelayMetrics"/> per router. With an <see cref="IMeterFactory"/> (dependency injection) the meter
@@ -78,6 +79,8 @@ public sealed class RelayMetrics : IDisposable
         Meter.CreateObservableCounter("gdnet.packets.host.received", () => _router.ToHostTotal, "{packet}", "Packets taken by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.host.sent", () => _router.FromHostTotal, "{packet}", "Packets sent by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.rejected", Rejections, "{packet}", "Packets refused, by reason.");
+        Meter.CreateObservableGauge("gdnet.peer.round_trip_time.max", () => RoundTrip(static (max, _, _) => max), "s", "The longest round-trip time among the peers whose transport measures one (ENet).");
+        Meter.CreateObservableGauge("gdnet.peer.round_trip_time.mean", () => RoundTrip(static (_, total, n) => total / n), "s", "The mean round-trip time of the peers whose transport measures one (ENet).");
         if (roomLabels > 0)
         {
             Meter.CreateObservableUpDownCounter("gdnet.room.peers", RoomPeers, "{peer}", "Peers in each of the fullest rooms, the rest summed as (other).");
@@ -103,6 +106,28 @@ public sealed class RelayMetrics : IDisposable
         foreach (var (transport, traffic) in _router.GetTrafficByTransport())
         {
             yield return new Measurement<long>(value(traffic), new KeyValuePair<string, object?>(TransportTag, transport));
+        }
+    }
+
+    // Round-trip times are per peer: published as the max and the mean, by transport, so no label names a peer.
+    private IEnumerable<Measurement<double>> RoundTrip(Func<double, double, int, double> pick)
+    {
+        var by = new Dictionary<string, (double Max, double Total, int Count)>(StringComparer.Ordinal);
+        foreach (var room in _router.Rooms)
+        {
+            foreach (var c in room.Members)
+            {
+                if (c.RoundTripTime is { } rtt)
+                {
+                    var (max, total, n) = by.GetValueOrDefault(c.Transport);
+                    by[c.Transport] = (Math.Max(max, rtt.TotalSeconds), total + rtt.TotalSeconds, n + 1);
+                }
+            }
+        }
+
+        foreach (var (transport, (max, total, n)) in by)
+        {
+            yield return new Measurement<double>(pick(max, total, n), new KeyValuePair<string, object?>(TransportTag, transport));
         }
     }
 

@@ -162,7 +162,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             foreach (var c in room.Members)
             {
                 peers.Add(new AdminPeer(c.PeerId, c.Transport, c.RemoteEndPoint?.ToString(), room.Name, c.Name, c.ConnectedAt,
-                    c.PacketsIn, c.BytesIn, c.PacketsOut, c.BytesOut, c.QueuedBytes));
+                    c.PacketsIn, c.BytesIn, c.PacketsOut, c.BytesOut, c.QueuedBytes, c.RoundTripTime?.TotalMilliseconds));
             }
         }
 
@@ -189,7 +189,7 @@ internal sealed record AdminRoom(string Name, int Peers, DateTimeOffset CreatedA
 
 internal sealed record AdminPeer(
     int Id, string Transport, string? Address, string Room, string? Name, DateTimeOffset ConnectedAt,
-    long PacketsIn, long BytesIn, long PacketsOut, long BytesOut, long QueuedBytes);
+    long PacketsIn, long BytesIn, long PacketsOut, long BytesOut, long QueuedBytes, double? RoundTripTimeMs);
 
 internal sealed record AdminTotals(int Peers, int Rooms, long Accepted, long PacketsIn, long BytesIn, long Relayed, long DeliveredToHost, long SentByHost, long QueuedBytes);
 

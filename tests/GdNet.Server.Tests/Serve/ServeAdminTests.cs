@@ -164,6 +164,37 @@ public sealed class ServeAdminTests
         Assert.Equal(0, await serve.WaitForExitAsync(Wait));
     }
 
+    [Fact]
+    public async Task An_ENet_players_round_trip_time_is_in_the_status_and_the_metrics()
+    {
+        // Two players needed to start: the Godot ENet client waits in the lobby, connected, until the drain.
+        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--admin-port", "0", "--lobby-min-players", "2", "--drain-seconds", "5");
+        await using var _ = serve;
+        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
+        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
+        await using var enet = Godot("enet-client", $"--port={port}");
+        Assert.True(await serve.WaitForLinesContainingAsync(" connected (room default, enet ", 1, Wait), Describe(serve, enet));
+
+        // Sampled by the ENet service thread every quarter second.
+        double? rtt = null;
+        for (var deadline = DateTime.UtcNow + Wait; rtt is null && DateTime.UtcNow < deadline;)
+        {
+            using var status = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/status", UriKind.Relative)));
+            var peer = Assert.Single(status.RootElement.GetProperty("peers").EnumerateArray());
+            Assert.Equal("enet", peer.GetProperty("transport").GetString());
+            var value = peer.GetProperty("roundTripTimeMs");
+            rtt = value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+        }
+
+        Assert.NotNull(rtt);
+        Assert.InRange(rtt.Value, 0, 5000);
+        var metrics = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.InRange(metrics["gdnet_peer_round_trip_time_max_seconds{gdnet_transport=\"enet\"}"], 0, 5);
+        Assert.Contains("gdnet_peer_round_trip_time_mean_seconds{gdnet_transport=\"enet\"}", metrics.Keys);
+        Assert.Equal(0, await serve.TerminateAsync(Wait));
+    }
+
     // Prometheus text exposition: "name{labels} value" lines, with the otel_scope_* labels taken out of the key.
     private static Dictionary<string, double> Parse(string exposition)
     {
