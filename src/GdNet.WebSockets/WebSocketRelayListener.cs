@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
@@ -574,6 +575,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
 
     private async Task AdmitAndRunAsync(HttpContext context, IPEndPoint? endPoint, string? subprotocol, CancellationToken stopping)
     {
+        var started = Stopwatch.GetTimestamp();
         var request = new AdmissionRequest(WsRelayConnection.TransportName, endPoint, RoomOf(context.Request.Path))
         {
             Credential = CredentialOf(context.Request),
@@ -630,6 +632,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
             try
             {
                 _router.Join(ticket, connection);
+                WsMetrics.HandshakeDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 Interlocked.Increment(ref _accepted);
                 Log.PeerConnected(_logger, connection.PeerId, connection.Socket.RemoteAddress, connection.Socket.RemotePort);
                 await connection.RunAsync(stopping).ConfigureAwait(false);

@@ -43,6 +43,7 @@ public sealed class ServeAdminTests
         Assert.True(after["gdnet_packets_sent_total{gdnet_transport=\"ws\"}"] > 0);
         Assert.Equal(0, after["gdnet_peers{gdnet_transport=\"ws\"}"]); // it left; its counts stay in the totals
         Assert.Contains("gdnet_packets_relayed_total", after.Keys);
+        Assert.Equal(1, after["gdnet_websocket_handshake_duration_seconds_count"]); // the Godot client's upgrade
         Assert.Contains(after.Keys, k => k.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal));
 
         // A player that stays, in room "arena", and never reads: listed in the status; the drain waits for it.
