@@ -20,8 +20,7 @@ public sealed class DashboardBrowserTests
         const string Token = "dashboard-test-token-0123";
         var (serve, port) = await StartAsync(1, "--admin-port", "0", "--admin-token", Token, "--drain-seconds", "2");
         await using var _ = serve;
-        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
-        var admin = serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2];
+        var admin = (await AdminUriAsync(serve)).ToString();
 
         using var player = new ClientWebSocket();
         await player.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/arena"), CancellationToken.None);

@@ -19,8 +19,7 @@ public sealed class ServeAdminTests
     {
         var (serve, port) = await StartAsync(1, "--admin-port", "0", "--drain-seconds", "10");
         await using var _ = serve;
-        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
-        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        var admin = await AdminUriAsync(serve);
         Assert.NotEqual(port, admin.Port);
         using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
 
@@ -89,8 +88,7 @@ public sealed class ServeAdminTests
         const string Token = "0123456789abcdef-operator";
         var (serve, port) = await StartAsync(1, "--admin-port", "0", "--admin-token", Token);
         await using var _ = serve;
-        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
-        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        var admin = await AdminUriAsync(serve);
         using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
         using var a = new ClientWebSocket();
         using var b = new ClientWebSocket();
@@ -128,8 +126,7 @@ public sealed class ServeAdminTests
     {
         var (serve, port) = await StartAsync(1, "--admin-port", "0");
         await using var _ = serve;
-        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
-        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        var admin = await AdminUriAsync(serve);
         using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
 
         using (var page = await http.GetAsync(new Uri("/", UriKind.Relative)))
@@ -171,8 +168,7 @@ public sealed class ServeAdminTests
         // Two players needed to start: the Godot ENet client waits in the lobby, connected, until the drain.
         var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--admin-port", "0", "--lobby-min-players", "2", "--drain-seconds", "5");
         await using var _ = serve;
-        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
-        var admin = new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+        var admin = await AdminUriAsync(serve);
         using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };
         await using var enet = Godot("enet-client", $"--port={port}");
         Assert.True(await serve.WaitForLinesContainingAsync(" connected (room default, enet ", 1, Wait), Describe(serve, enet));

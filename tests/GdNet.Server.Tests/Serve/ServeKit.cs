@@ -26,6 +26,13 @@ internal static partial class ServeKit
         }
     }
 
+    /// <summary>Waits for serve's "admin on URL" line (<c>--admin-port</c>) and returns the admin endpoint's address.</summary>
+    public static async Task<Uri> AdminUriAsync(GdnetCliProcess serve)
+    {
+        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
+        return new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
+    }
+
     public static GodotPeerProcess Godot(string name, params string[] args) =>
         GodotPeerProcess.Start(name, TimeSpan.FromSeconds(50), [.. args, "--timeout=35"]);
 

@@ -9,14 +9,7 @@ public class LifecycleTests
 {
     private const int Peer7 = 7;
 
-    private static (NetworkedMultiplayerCustom Peer, Machine Machine) Server()
-    {
-        var peer = new NetworkedMultiplayerCustom();
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        var machine = new Machine(peer);
-        peer.Initialize(1);
-        return (peer, machine);
-    }
+    private static (NetworkedMultiplayerCustom Peer, Machine Machine) Server() => Machine.StandaloneServer();
 
     private static byte[] PingVia(uint target) => [0, .. BitConverter.GetBytes(target), .. "Ping\0\0"u8];
 

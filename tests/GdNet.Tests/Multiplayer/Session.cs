@@ -49,6 +49,16 @@ public sealed class Machine
     public List<SentPacket> Sent { get; } = [];
 
     public override string ToString() => $"machine {Id}";
+
+    /// <summary>A server machine (id 1) on a bare custom peer the test drives itself (AddPeer, DeliverPacket, RemovePeer).</summary>
+    public static (NetworkedMultiplayerCustom Peer, Machine Machine) StandaloneServer()
+    {
+        var peer = new NetworkedMultiplayerCustom();
+        peer.SetConnectionStatus(ConnectionStatus.Connecting);
+        var machine = new Machine(peer);
+        peer.Initialize(1);
+        return (peer, machine);
+    }
 }
 
 public readonly record struct SentPacket(int Target, byte[] Bytes, TransferModeEnum Mode)

@@ -110,14 +110,7 @@ public class StatsTests
         Assert.Equal(1L, s.Client.Api.GetStats().Nodes["Main/Lobby"].RpcOut);
     }
 
-    private static (NetworkedMultiplayerCustom Peer, Machine Machine) Server()
-    {
-        var peer = new NetworkedMultiplayerCustom();
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        var machine = new Machine(peer);
-        peer.Initialize(1);
-        return (peer, machine);
-    }
+    private static (NetworkedMultiplayerCustom Peer, Machine Machine) Server() => Machine.StandaloneServer();
 
     // SIMPLIFY_PATH Main/Lobby as cache id 1, then Ping through it: two packets from the peer.
     private static void PingFrom(NetworkedMultiplayerCustom peer, int from)
