@@ -105,6 +105,12 @@ internal sealed class EnetRelayConnection : RelayConnection
     /// <inheritdoc/>
     public override TimeSpan? RoundTripTime => Volatile.Read(ref RoundTripTimeMs) is var ms and >= 0 ? TimeSpan.FromMilliseconds(ms) : null;
 
+    /// <summary>ENet's packet loss over ENet's scale (65536), sampled with <see cref="RoundTripTimeMs"/>; -1 before the first sample.</summary>
+    internal int PacketLossScaled = -1;
+
+    /// <inheritdoc/>
+    public override double? PacketLoss => Volatile.Read(ref PacketLossScaled) is var l and >= 0 ? (double)l / PacketLossScale : null;
+
     /// <summary>Nothing: a Godot 3 ENet client chose its id and sent it in its CONNECT.</summary>
     protected override void Welcome()
     {

@@ -67,6 +67,7 @@ public sealed class EnetRelayListener : IDisposable
     {
         ArgumentNullException.ThrowIfNull(router);
         Router = router;
+        Router.DeclareTransport(TransportName);
         _logger = logger ?? NullLogger.Instance;
     }
 

@@ -43,6 +43,10 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
     private readonly Dictionary<PeerKey, Admission> _accepted = [];
     private readonly List<Admission> _expired = [];
     private long _nextSweep;
+
+    // Whether the ENetPeer fields sampled each sweep (round-trip time, packet loss) were found where GdNet reads them:
+    // checked on the first peer (null until then); false turns the sampling off, with a warning.
+    private bool? _peerLayoutOk;
     private int _slotsInUse;
 
     // With RangeCoder, a client's CONNECT arrives compressed: decompressed here (libenet's own coder) so that admission
@@ -409,11 +413,15 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         {
             _nextSweep = now + SweepIntervalMs;
             Sweep(now, force: false);
-            foreach (var c in CollectionsMarshal.AsSpan(_connections))
+            if (_peerLayoutOk == true)
             {
-                if (c.Attached)
+                foreach (var c in CollectionsMarshal.AsSpan(_connections))
                 {
-                    Volatile.Write(ref c.RoundTripTimeMs, (int)Math.Min(RoundTripTimeOf(c.Peer), int.MaxValue));
+                    if (c.Attached)
+                    {
+                        Volatile.Write(ref c.RoundTripTimeMs, (int)Math.Min(RoundTripTimeOf(c.Peer), int.MaxValue));
+                        Volatile.Write(ref c.PacketLossScaled, (int)Math.Min(PacketLossOf(c.Peer), PacketLossScale));
+                    }
                 }
             }
         }
@@ -626,6 +634,16 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         }
 
         enet_peer_timeout(peer, EnetTimeoutLimit, Config.TimeoutMinimumMs, Config.TimeoutMaximumMs);
+        if (_peerLayoutOk is null)
+        {
+            var layout = CheckPeerLayout(peer, EnetTimeoutLimit, Config.TimeoutMinimumMs, Config.TimeoutMaximumMs);
+            _peerLayoutOk = layout is null;
+            if (layout is not null)
+            {
+                LogPeerLayout(Logger, layout);
+            }
+        }
+
         var slot = PeerIndexOf(peer);
         var c = new EnetRelayConnection(this, peer, slot, ToEndPoint(address)) { AdmissionKey = admission, ListIndex = _connections.Count };
         _bySlot[slot] = c;
@@ -1154,4 +1172,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "ENet: peer {PeerId} left ({Reason})")]
     private static partial void LogPeerLeft(ILogger logger, int peerId, EnetDisconnectReason reason);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "ENet: the loaded libenet's peer layout is not ENet 1.3's; round-trip time and packet loss will not be reported: {Layout}")]
+    private static partial void LogPeerLayout(ILogger logger, string layout);
 }

@@ -128,6 +128,7 @@ public sealed class RoomHostLoop : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly List<MultiplayerRoomHost> _hosts = [];
+    private readonly RpcTotals _retired = new(); // the final counts of hosts that have gone (under _gate)
     private readonly Thread _thread;
     private readonly Action<MultiplayerRoomHost>? _afterPoll;
     private volatile bool _stop;
@@ -149,6 +150,32 @@ public sealed class RoomHostLoop : IDisposable
             {
                 return _hosts.Count;
             }
+        }
+    }
+
+    /// <summary>
+    /// The RPC traffic of every room's hosted logic, the rooms that have closed included (so the counts never go
+    /// down), and the packets waiting for it now. Any thread: live hosts are read from their
+    /// <see cref="MultiplayerAPI.LatestStats"/> (at most <see cref="MultiplayerAPI.StatsSnapshotInterval"/> old).
+    /// </summary>
+    public HostedRpcStatistics GetStatistics()
+    {
+        var sum = new RpcTotals();
+        var queued = 0;
+        lock (_gate)
+        {
+            sum.Add(_retired.ToTraffic());
+            foreach (var h in _hosts)
+            {
+                if (h.Api?.LatestStats?.Total is { } live)
+                {
+                    sum.Add(live);
+                }
+
+                queued += h.Peer.AvailablePacketCount;
+            }
+
+            return new HostedRpcStatistics(_hosts.Count, queued, sum.ToTraffic());
         }
     }
 
@@ -180,6 +207,7 @@ public sealed class RoomHostLoop : IDisposable
                     lock (_gate)
                     {
                         _hosts.Remove(h);
+                        Retire(h);
                     }
 
                     h.Shutdown();
@@ -197,10 +225,21 @@ public sealed class RoomHostLoop : IDisposable
         {
             foreach (var h in _hosts)
             {
+                Retire(h);
                 h.Shutdown();
             }
 
             _hosts.Clear();
+        }
+    }
+
+    // Game thread, under _gate: the host's exact final counts join the totals as it leaves the list (never less than
+    // the LatestStats GetStatistics read before, so the sums only grow).
+    private void Retire(MultiplayerRoomHost h)
+    {
+        if (h.Api is { } api)
+        {
+            _retired.Add(api.GetStats().Total);
         }
     }
 
@@ -213,4 +252,36 @@ public sealed class RoomHostLoop : IDisposable
             _thread.Join();
         }
     }
+}
+
+/// <summary>The RPC traffic of rooms' hosted logic, summed over every room (see <see cref="RoomHostLoop.GetStatistics"/>).</summary>
+/// <param name="Rooms">Rooms whose hosted logic runs now.</param>
+/// <param name="QueuedPackets">Packets waiting for the hosted logic now (in the custom peers' queues).</param>
+/// <param name="Traffic">Calls and sets received and run, sent, packets, bytes and rejections by reason, closed rooms included.</param>
+public sealed record HostedRpcStatistics(int Rooms, int QueuedPackets, RpcTrafficStats Traffic);
+
+// A running sum of RpcTrafficStats.
+internal sealed class RpcTotals
+{
+    private long _rpcIn, _rpcOut, _rsetIn, _rsetOut, _packetsIn, _bytesIn, _packetsOut, _bytesOut;
+    private readonly Dictionary<RpcRejectReason, long> _rejections = [];
+
+    public void Add(RpcTrafficStats s)
+    {
+        _rpcIn += s.RpcIn;
+        _rpcOut += s.RpcOut;
+        _rsetIn += s.RsetIn;
+        _rsetOut += s.RsetOut;
+        _packetsIn += s.PacketsIn;
+        _bytesIn += s.BytesIn;
+        _packetsOut += s.PacketsOut;
+        _bytesOut += s.BytesOut;
+        foreach (var (reason, n) in s.Rejections)
+        {
+            _rejections[reason] = _rejections.GetValueOrDefault(reason) + n;
+        }
+    }
+
+    public RpcTrafficStats ToTraffic() => new(_rpcIn, _rpcOut, _rsetIn, _rsetOut, _packetsIn, _bytesIn, _packetsOut, _bytesOut,
+        new Dictionary<RpcRejectReason, long>(_rejections));
 }

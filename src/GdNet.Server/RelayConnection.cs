@@ -140,6 +140,12 @@ public abstract class RelayConnection
     public virtual TimeSpan? RoundTripTime => null;
 
     /// <summary>
+    /// The share of reliable packets to this peer the transport had to send again, 0 to 1 (ENet's mean packet loss,
+    /// recomputed every 10 s), or null when the transport measures none.
+    /// </summary>
+    public virtual double? PacketLoss => null;
+
+    /// <summary>
     /// Called once, under the membership lock, when the peer has joined and before any announcement: a WebSocket
     /// connection sends Godot's SYS_ID (its id) and SYS_ADD(1) here; ENet, whose clients chose their id, sends nothing.
     /// </summary>

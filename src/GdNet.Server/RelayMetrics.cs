@@ -27,7 +27,15 @@ namespace GdNet.Server;
 /// <item><term><c>gdnet.packets.rejected</c></term><description>counter, by <c>gdnet.reason</c> (<see cref="PacketRejectReason"/>).</description></item>
 /// <item><term><c>gdnet.room.peers</c></term><description>up-down counter, <c>{peer}</c>, by <c>gdnet.room</c>: only with <c>roomLabels</c> (the fullest rooms, the rest as <c>(other)</c>).</description></item>
 /// <item><term><c>gdnet.peer.round_trip_time.max</c> / <c>.mean</c></term><description>gauges, <c>s</c>, by <c>gdnet.transport</c>: over the peers whose transport measures it (ENet).</description></item>
+/// <item><term><c>gdnet.peer.packet_loss.max</c> / <c>.mean</c></term><description>gauges, <c>1</c> (0 to 1), by <c>gdnet.transport</c>: the share of reliable packets sent again, over the peers whose transport measures it (ENet, recomputed by ENet every 10 s).</description></item>
 /// <item><term><c>gdnet.send_queue.size</c></term><description>up-down counter, <c>By</c>: bytes queued for sending now (the send budget's count).</description></item>
+/// </list>
+/// <para>With a <see cref="RoomHostLoop"/>, the rooms' hosted logic too (every room summed, closed rooms' counts kept):</para>
+/// <list type="table">
+/// <item><term><c>gdnet.rpc.dispatched</c></term><description>counter, <c>{call}</c>, by <c>gdnet.rpc.kind</c> (<c>rpc</c>, <c>rset</c>): calls and property sets received and run.</description></item>
+/// <item><term><c>gdnet.rpc.sent</c></term><description>counter, <c>{call}</c>, by <c>gdnet.rpc.kind</c>: calls and property sets sent.</description></item>
+/// <item><term><c>gdnet.rpc.rejected</c></term><description>counter, <c>{packet}</c>, by <c>gdnet.reason</c> (<see cref="GdNet.Multiplayer.RpcRejectReason"/>).</description></item>
+/// <item><term><c>gdnet.host.queue.size</c></term><description>up-down counter, <c>{packet}</c>: packets waiting for the hosted logic now.</description></item>
 /// </list>
 /// <para>One <see cref="RelayMetrics"/> per router. With an <see cref="IMeterFactory"/> (dependency injection) the meter
 /// comes from the factory, which owns it; otherwise this object creates it and <see cref="Dispose"/> removes it.</para>
@@ -49,20 +57,26 @@ public sealed class RelayMetrics : IDisposable
     /// <summary>The tag naming a room (only on <c>gdnet.room.peers</c>, and only when asked for).</summary>
     public const string RoomTag = "gdnet.room";
 
+    /// <summary>The tag telling an RPC call (<c>rpc</c>) from a property set (<c>rset</c>).</summary>
+    public const string RpcKindTag = "gdnet.rpc.kind";
+
     private readonly int _roomLabels;
+    private readonly RoomHostLoop? _hosts;
 
     /// <param name="router">The router whose counters are published.</param>
     /// <param name="meterFactory">Where the meter comes from (dependency injection), or null to create one.</param>
     /// <param name="roomLabels">How many rooms get their own series in <c>gdnet.room.peers</c> (up-down counter, by
     /// <c>gdnet.room</c>): the fullest ones, at most this many, so the label's cardinality stays bounded; the rest are
     /// summed under <c>gdnet.room="(other)"</c>. 0 (the default): no per-room series.</param>
+    /// <param name="hosts">The game thread of the rooms' hosted logic, whose RPC counts are published too (optional).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="roomLabels"/> is negative.</exception>
-    public RelayMetrics(RelayRouter router, IMeterFactory? meterFactory = null, int roomLabels = 0)
+    public RelayMetrics(RelayRouter router, IMeterFactory? meterFactory = null, int roomLabels = 0, RoomHostLoop? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(router);
         ArgumentOutOfRangeException.ThrowIfNegative(roomLabels);
         _router = router;
         _roomLabels = roomLabels;
+        _hosts = hosts;
         var options = new MeterOptions(MeterName) { Version = typeof(RelayMetrics).Assembly.GetName().Version?.ToString(3) };
         Meter = meterFactory?.Create(options) ?? new Meter(options);
         _ownsMeter = meterFactory is null;
@@ -79,8 +93,18 @@ public sealed class RelayMetrics : IDisposable
         Meter.CreateObservableCounter("gdnet.packets.host.received", () => _router.ToHostTotal, "{packet}", "Packets taken by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.host.sent", () => _router.FromHostTotal, "{packet}", "Packets sent by rooms' hosted logic.");
         Meter.CreateObservableCounter("gdnet.packets.rejected", Rejections, "{packet}", "Packets refused, by reason.");
-        Meter.CreateObservableGauge("gdnet.peer.round_trip_time.max", () => RoundTrip(static (max, _, _) => max), "s", "The longest round-trip time among the peers whose transport measures one (ENet).");
-        Meter.CreateObservableGauge("gdnet.peer.round_trip_time.mean", () => RoundTrip(static (_, total, n) => total / n), "s", "The mean round-trip time of the peers whose transport measures one (ENet).");
+        Meter.CreateObservableGauge("gdnet.peer.round_trip_time.max", () => PerPeer(static c => c.RoundTripTime?.TotalSeconds, mean: false), "s", "The longest round-trip time among the peers whose transport measures one (ENet).");
+        Meter.CreateObservableGauge("gdnet.peer.round_trip_time.mean", () => PerPeer(static c => c.RoundTripTime?.TotalSeconds, mean: true), "s", "The mean round-trip time of the peers whose transport measures one (ENet).");
+        Meter.CreateObservableGauge("gdnet.peer.packet_loss.max", () => PerPeer(static c => c.PacketLoss, mean: false), "1", "The highest share of reliable packets sent again among the peers whose transport measures it (ENet).");
+        Meter.CreateObservableGauge("gdnet.peer.packet_loss.mean", () => PerPeer(static c => c.PacketLoss, mean: true), "1", "The mean share of reliable packets sent again over the peers whose transport measures it (ENet).");
+        if (hosts is not null)
+        {
+            Meter.CreateObservableCounter("gdnet.rpc.dispatched", () => RpcKinds(static t => (t.RpcIn, t.RsetIn)), "{call}", "Calls and property sets received and run by rooms' hosted logic.");
+            Meter.CreateObservableCounter("gdnet.rpc.sent", () => RpcKinds(static t => (t.RpcOut, t.RsetOut)), "{call}", "Calls and property sets sent by rooms' hosted logic.");
+            Meter.CreateObservableCounter("gdnet.rpc.rejected", RpcRejections, "{packet}", "Packets rooms' hosted logic refused, by reason.");
+            Meter.CreateObservableUpDownCounter("gdnet.host.queue.size", () => hosts.GetStatistics().QueuedPackets, "{packet}", "Packets waiting for rooms' hosted logic now.");
+        }
+
         if (roomLabels > 0)
         {
             Meter.CreateObservableUpDownCounter("gdnet.room.peers", RoomPeers, "{peer}", "Peers in each of the fullest rooms, the rest summed as (other).");
@@ -109,25 +133,41 @@ public sealed class RelayMetrics : IDisposable
         }
     }
 
-    // Round-trip times are per peer: published as the max and the mean, by transport, so no label names a peer.
-    private IEnumerable<Measurement<double>> RoundTrip(Func<double, double, int, double> pick)
+    // Round-trip time and packet loss are per peer: published as the max and the mean, by transport, so no label names
+    // a peer. Peers whose transport measures none are left out.
+    private IEnumerable<Measurement<double>> PerPeer(Func<RelayConnection, double?> value, bool mean)
     {
         var by = new Dictionary<string, (double Max, double Total, int Count)>(StringComparer.Ordinal);
         foreach (var room in _router.Rooms)
         {
             foreach (var c in room.Members)
             {
-                if (c.RoundTripTime is { } rtt)
+                if (value(c) is { } v)
                 {
                     var (max, total, n) = by.GetValueOrDefault(c.Transport);
-                    by[c.Transport] = (Math.Max(max, rtt.TotalSeconds), total + rtt.TotalSeconds, n + 1);
+                    by[c.Transport] = (Math.Max(max, v), total + v, n + 1);
                 }
             }
         }
 
         foreach (var (transport, (max, total, n)) in by)
         {
-            yield return new Measurement<double>(pick(max, total, n), new KeyValuePair<string, object?>(TransportTag, transport));
+            yield return new Measurement<double>(mean ? total / n : max, new KeyValuePair<string, object?>(TransportTag, transport));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> RpcKinds(Func<GdNet.Multiplayer.RpcTrafficStats, (long Rpc, long Rset)> pick)
+    {
+        var (rpc, rset) = pick(_hosts!.GetStatistics().Traffic);
+        yield return new Measurement<long>(rpc, new KeyValuePair<string, object?>(RpcKindTag, "rpc"));
+        yield return new Measurement<long>(rset, new KeyValuePair<string, object?>(RpcKindTag, "rset"));
+    }
+
+    private IEnumerable<Measurement<long>> RpcRejections()
+    {
+        foreach (var (reason, count) in _hosts!.GetStatistics().Traffic.Rejections)
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>(ReasonTag, reason.ToString()));
         }
     }
 

@@ -399,8 +399,23 @@ public sealed partial class RelayRouter
     internal IEnumerable<KeyValuePair<PacketRejectReason, long>> RejectionCounts => _rejections;
 
     /// <summary>
+    /// Names a transport that plugs into this router (connection providers call it when created), so it shows in
+    /// <see cref="GetTrafficByTransport"/> with zeros before its first peer — a metrics series that exists from the start
+    /// rather than appearing with the first player. Any thread; naming one twice does nothing.
+    /// </summary>
+    public void DeclareTransport(string transport)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(transport);
+        lock (_gate)
+        {
+            _goneTraffic.TryAdd(transport, TransportTraffic.Zero);
+        }
+    }
+
+    /// <summary>
     /// Peers and traffic by transport name (<c>ws</c>, <c>enet</c>, …): peers joined now, and packets and bytes in and out
     /// of all time (departed peers' counts stay in, so the totals never go down). Out counts are the transports' own.
+    /// Transports named with <see cref="DeclareTransport"/> are there from the start.
     /// </summary>
     public IReadOnlyDictionary<string, TransportTraffic> GetTrafficByTransport()
     {

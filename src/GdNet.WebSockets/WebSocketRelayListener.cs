@@ -93,6 +93,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(router);
         _router = router;
+        _router.DeclareTransport(WsRelayConnection.TransportName);
         _logger = logger ?? NullLogger.Instance;
     }
 

@@ -422,4 +422,39 @@ public sealed class RelayListenerTests
         Assert.Throws<ArgumentException>(() => new EnetRelayListener(new RelayRouter()).Room = "no spaces");
         Assert.Throws<ArgumentException>(() => new EnetRelayListener(new RelayRouter()).BindIp = "::1");
     }
+
+    [Fact]
+    public void PacketLoss_ALossyPathToAClient_IsMeasuredOnItsConnectionAndZeroOnAGoodOne()
+    {
+        var router = new RelayRouter();
+        using var listener = Listen(router);
+        using var good = Join(listener);
+        using var proxy = new LossyUdpProxy(listener.LocalPort, dropEvery: 4);
+        using var lossy = Client(proxy.Port);
+        var lossyId = lossy.Peer.GetUniqueId();
+        PumpUntil(() => lossy.Has($"connected {good.Peer.GetUniqueId()}") && good.Has($"connected {lossyId}"), good, lossy);
+        var (toGood, toLossy) = (router.FindPeer(good.Peer.GetUniqueId())!, router.FindPeer(lossyId)!);
+
+        // Reliable traffic to the lossy client: ENet sends again what a dropped datagram carried, and recomputes its
+        // loss figure every 10 s, so this takes a little over 10 s.
+        var payload = new byte[64];
+        var round = 0;
+        PumpUntil(
+            () =>
+            {
+                if (round++ % 10 == 0)
+                {
+                    Assert.Equal(Error.Ok, Send(good, lossyId, payload));
+                    Assert.Equal(Error.Ok, Send(lossy, good.Peer.GetUniqueId(), payload));
+                }
+
+                return toLossy.PacketLoss > 0 && toGood.PacketLoss is not null;
+            },
+            TimeSpan.FromSeconds(40), good, lossy);
+
+        Assert.True(proxy.Dropped > 0);
+        Assert.InRange(toLossy.PacketLoss!.Value, double.Epsilon, 1);
+        Assert.Equal(0, toGood.PacketLoss);
+        Assert.NotNull(toLossy.RoundTripTime);
+    }
 }

@@ -140,4 +140,62 @@ public sealed class HostedLogicTests
             await Task.Delay(5);
         }
     }
+
+    [Fact]
+    public async Task Hosted_RPCs_are_counted_on_the_meter_by_kind_and_rejection_and_a_closed_rooms_counts_stay()
+    {
+        using var loop = new RoomHostLoop();
+        var hosts = new ConcurrentDictionary<string, MultiplayerRoomHost>();
+        var router = new RelayRouter(RouterKit.NoRateLimits())
+        {
+            HostFactory = room =>
+            {
+                var host = new MultiplayerRoomHost(room, (api, _) =>
+                {
+                    api.StatsSnapshotInterval = TimeSpan.Zero; // LatestStats fresh after every poll
+                    api.RootNode.AddChild(new Node { Name = "Main" });
+                    api.RootNode.GetNode("Main")!.AddChild(new Greeter { Name = "Greeter" });
+                });
+                hosts[room.Name] = host;
+                loop.Add(host);
+                return host;
+            },
+        };
+        using var metrics = new RelayMetrics(router, hosts: loop);
+        using var reader = new MetricsReader(metrics.Meter);
+        var a = await JoinAsync(router, "alpha");
+        var b = await JoinAsync(router, "beta");
+
+        // Two calls run (one per room), two replies sent, and one call the host refuses: "reply" is puppet-only, and
+        // the host is the master of its node.
+        Assert.Equal(Error.Ok, a.Node.RpcId(1, "hello", "a"));
+        Assert.Equal(Error.Ok, a.Node.RpcId(1, "reply", "not yours"));
+        Assert.Equal(Error.Ok, b.Node.RpcId(1, "hello", "b"));
+        await PumpUntil(() => a.Node.Seen.Contains("reply hi a") && b.Node.Seen.Contains("reply hi b")
+            && reader.Collect().GetValueOrDefault(("gdnet.rpc.rejected", nameof(RpcRejectReason.ForbiddenByMode))) == 1, a, b);
+
+        var now = reader.Collect();
+        Assert.Equal(2, now[("gdnet.rpc.dispatched", "rpc")]);
+        Assert.Equal(0, now[("gdnet.rpc.dispatched", "rset")]);
+        Assert.Equal(2, now[("gdnet.rpc.sent", "rpc")]);
+        Assert.Equal(0, now[("gdnet.host.queue.size", null)]);
+        var stats = loop.GetStatistics();
+        Assert.Equal(2, stats.Rooms);
+        Assert.Equal(1, stats.Traffic.GetRejections(RpcRejectReason.ForbiddenByMode));
+
+        // Room alpha closes: its host leaves the loop, and what it did stays in the totals.
+        router.Leave(a);
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (loop.Count != 1)
+        {
+            Assert.True(DateTime.UtcNow < until, "the loop kept the disposed host");
+            await Task.Delay(5);
+        }
+
+        var after = reader.Collect();
+        Assert.Equal(2, after[("gdnet.rpc.dispatched", "rpc")]);
+        Assert.Equal(2, after[("gdnet.rpc.sent", "rpc")]);
+        Assert.Equal(1, after[("gdnet.rpc.rejected", nameof(RpcRejectReason.ForbiddenByMode))]);
+        Assert.Equal(1, loop.GetStatistics().Rooms);
+    }
 }

@@ -100,6 +100,28 @@ public sealed class RelayMetricsTests
         Assert.Equal(RelayMetrics.MeterName, metrics.Meter.Name);
     }
 
+    [Fact]
+    public async Task A_declared_transport_has_zero_series_before_its_first_peer()
+    {
+        var router = new RelayRouter(RouterKit.NoRateLimits());
+        using var metrics = new RelayMetrics(router);
+        using var reader = new MetricsReader(metrics.Meter);
+        Assert.DoesNotContain(("gdnet.peers", "enet"), reader.Collect().Keys);
+
+        router.DeclareTransport("enet");
+        router.DeclareTransport("enet"); // twice: nothing more
+        var now = reader.Collect();
+        Assert.Equal(0, now[("gdnet.peers", "enet")]);
+        Assert.Equal(0, now[("gdnet.packets.received", "enet")]);
+        Assert.Equal(0, now[("gdnet.traffic.sent", "enet")]);
+
+        await router.JoinAsync(); // a "fake" peer: its own series, the declared one stays
+        now = reader.Collect();
+        Assert.Equal(1, now[("gdnet.peers", "fake")]);
+        Assert.Equal(0, now[("gdnet.peers", "enet")]);
+        Assert.Throws<ArgumentException>(() => router.DeclareTransport(""));
+    }
+
     private sealed class TestMeterFactory : IMeterFactory
     {
         public Meter? Created { get; private set; }
@@ -107,59 +129,5 @@ public sealed class RelayMetricsTests
         public Meter Create(MeterOptions options) => Created = new Meter(options);
 
         public void Dispose() => Created?.Dispose();
-    }
-
-    /// <summary>Listens to one meter's instruments and reads them on demand: (instrument, its one tag's value) → value.</summary>
-    private sealed class MetricsReader : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly HashSet<string> _instruments = [];
-        private readonly Dictionary<(string, string?), long> _values = [];
-
-        public MetricsReader(Meter meter)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (ReferenceEquals(instrument.Meter, meter))
-                {
-                    lock (_instruments)
-                    {
-                        _instruments.Add(instrument.Name);
-                    }
-
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.MeasurementsCompleted = (instrument, _) =>
-            {
-                lock (_instruments)
-                {
-                    _instruments.Remove(instrument.Name);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => _values[(instrument.Name, tags.Length == 0 ? null : tags[0].Value as string)] = value);
-            _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => _values[(instrument.Name, tags.Length == 0 ? null : tags[0].Value as string)] = value);
-            _listener.Start();
-        }
-
-        public List<string> Instruments
-        {
-            get
-            {
-                lock (_instruments)
-                {
-                    return [.. _instruments];
-                }
-            }
-        }
-
-        public Dictionary<(string, string?), long> Collect()
-        {
-            _values.Clear();
-            _listener.RecordObservableInstruments();
-            return new Dictionary<(string, string?), long>(_values);
-        }
-
-        public void Dispose() => _listener.Dispose();
     }
 }

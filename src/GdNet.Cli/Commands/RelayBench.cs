@@ -182,6 +182,8 @@ internal static class RelayBench
         public IReadOnlyList<string> Urls { get; } = [url];
 
         public IReadOnlyList<AdminRejection> RecentRejections => [];
+
+        public HostedRpcStatistics? HostedStatistics => null;
     }
 
     private static async Task<Observed> ObserveAsync(RelayRouter router, string url)

@@ -38,6 +38,9 @@ internal interface IAdminSource
 
     /// <summary>The last refusals and rejections, newest last.</summary>
     IReadOnlyList<AdminRejection> RecentRejections { get; }
+
+    /// <summary>The RPC traffic of the rooms' hosted logic, or null when relay-only.</summary>
+    HostedRpcStatistics? HostedStatistics { get; }
 }
 
 internal sealed class AdminEndpoint : IAsyncDisposable
@@ -162,17 +165,21 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             foreach (var c in room.Members)
             {
                 peers.Add(new AdminPeer(c.PeerId, c.Transport, c.RemoteEndPoint?.ToString(), room.Name, c.Name, c.ConnectedAt,
-                    c.PacketsIn, c.BytesIn, c.PacketsOut, c.BytesOut, c.QueuedBytes, c.RoundTripTime?.TotalMilliseconds));
+                    c.PacketsIn, c.BytesIn, c.PacketsOut, c.BytesOut, c.QueuedBytes, c.RoundTripTime?.TotalMilliseconds, c.PacketLoss));
             }
         }
 
+        var hosted = server.HostedStatistics is { } h
+            ? new AdminHosted(h.Rooms, h.QueuedPackets, h.Traffic.RpcIn, h.Traffic.RsetIn, h.Traffic.RpcOut, h.Traffic.RsetOut,
+                h.Traffic.Rejections.ToDictionary(p => p.Key.ToString(), p => p.Value, StringComparer.Ordinal))
+            : null;
         return new AdminStatus(
             DateTimeOffset.UtcNow, server.IsReady, server.Urls, rooms, peers,
             new AdminTotals(stats.Peers, stats.Rooms, stats.Accepted, stats.PacketsIn, stats.BytesIn, stats.Relayed, stats.DeliveredToHost, stats.SentByHost, stats.QueuedBytes),
             router.GetTrafficByTransport().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
             stats.Refusals.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
             stats.Rejections.ToDictionary(p => p.Key.ToString(), p => p.Value, StringComparer.Ordinal),
-            server.RecentRejections);
+            server.RecentRejections, hosted);
     }
 }
 
@@ -180,7 +187,11 @@ internal sealed class AdminEndpoint : IAsyncDisposable
 internal sealed record AdminStatus(
     DateTimeOffset At, bool Ready, IReadOnlyList<string> Listening, IReadOnlyList<AdminRoom> Rooms, IReadOnlyList<AdminPeer> Peers, AdminTotals Totals,
     IReadOnlyDictionary<string, GdNet.Server.TransportTraffic> Transports, IReadOnlyDictionary<string, long> Refusals, IReadOnlyDictionary<string, long> Rejections,
-    IReadOnlyList<AdminRejection> RecentRejections);
+    IReadOnlyList<AdminRejection> RecentRejections, AdminHosted? Hosted);
+
+/// <summary>The rooms' hosted logic (null when relay-only): RPCs run, sent and rejected, closed rooms included.</summary>
+internal sealed record AdminHosted(int Rooms, int QueuedPackets, long RpcDispatched, long RsetDispatched, long RpcSent, long RsetSent,
+    IReadOnlyDictionary<string, long> Rejections);
 
 /// <summary>A refused connection or a rejected packet, for the dashboard's list.</summary>
 internal sealed record AdminRejection(DateTimeOffset At, string Reason, string Detail);
@@ -189,7 +200,7 @@ internal sealed record AdminRoom(string Name, int Peers, DateTimeOffset CreatedA
 
 internal sealed record AdminPeer(
     int Id, string Transport, string? Address, string Room, string? Name, DateTimeOffset ConnectedAt,
-    long PacketsIn, long BytesIn, long PacketsOut, long BytesOut, long QueuedBytes, double? RoundTripTimeMs);
+    long PacketsIn, long BytesIn, long PacketsOut, long BytesOut, long QueuedBytes, double? RoundTripTimeMs, double? PacketLoss);
 
 internal sealed record AdminTotals(int Peers, int Rooms, long Accepted, long PacketsIn, long BytesIn, long Relayed, long DeliveredToHost, long SentByHost, long QueuedBytes);
 

@@ -34,7 +34,6 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         _logger = logger;
         _events = events;
         Router = new RelayRouter(settings.ToRelayOptions(), logger);
-        Metrics = new RelayMetrics(Router, roomLabels: settings.MetricsRoomLabels); // dotnet-counters monitor --counters GdNet
         if (settings.Lobby)
         {
             _hosts = new RoomHostLoop(h =>
@@ -46,6 +45,8 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
             });
             Router.HostFactory = CreateLobbyHost;
         }
+
+        Metrics = new RelayMetrics(Router, roomLabels: settings.MetricsRoomLabels, hosts: _hosts); // dotnet-counters monitor --counters GdNet
 
         Router.PeerJoined += c => Event(string.Create(CultureInfo.InvariantCulture,
             $"peer {c.PeerId} connected (room {c.Room?.Name}, {c.Transport} {c.RemoteEndPoint}{(c.Name is null ? "" : ", " + c.Name)})"), always: true);
@@ -65,6 +66,9 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     public ServeSettings Settings { get; }
 
     public RelayRouter Router { get; }
+
+    /// <summary>The RPC traffic of the rooms' hosted logic, or null when relay-only.</summary>
+    public HostedRpcStatistics? HostedStatistics => _hosts?.GetStatistics();
 
     /// <summary>The router's counters on the <c>GdNet</c> meter.</summary>
     public RelayMetrics Metrics { get; }

@@ -64,7 +64,14 @@ internal static unsafe partial class EnetNative
     private const int HostMaximumWaitingData = 11016;
     private const int PeerIncomingPeerId = 26;
     private const int PeerAddress = 36;
+    private const int PeerPacketLoss = 132;
+    private const int PeerPacketThrottleLimit = 144;
+    private const int PeerPingInterval = 168;
+    private const int PeerTimeoutLimit = 172;
     private const int PeerRoundTripTime = 200;
+
+    /// <summary>ENET_PEER_PACKET_LOSS_SCALE: <c>packetLoss</c> is a ratio over this.</summary>
+    public const int PacketLossScale = 1 << 16;
 
     private static readonly Lock LoadGate = new();
     private static bool _loaded;
@@ -306,6 +313,24 @@ internal static unsafe partial class EnetNative
     public static EnetAddress PeerAddressOf(nint peer) => *(EnetAddress*)(peer + PeerAddress);
 
     public static uint RoundTripTimeOf(nint peer) => *(uint*)(peer + PeerRoundTripTime);
+
+    /// <summary>ENet's smoothed loss of reliable packets, over <see cref="PacketLossScale"/> (recomputed by ENet every 10 s).</summary>
+    public static uint PacketLossOf(nint peer) => *(uint*)(peer + PeerPacketLoss);
+
+    /// <summary>
+    /// Checks, on a peer just given <c>enet_peer_timeout(limit, minimum, maximum)</c>, that the fields around the ones
+    /// GdNet reads (packet loss at 132, round-trip time at 200) sit where GdNet expects: the throttle limit (ENet's 32),
+    /// the ping interval (500 ms) and the three timeouts read back. Returns null when they do, else what differed.
+    /// </summary>
+    public static string? CheckPeerLayout(nint peer, uint timeoutLimit, uint timeoutMinimum, uint timeoutMaximum)
+    {
+        var throttleLimit = *(uint*)(peer + PeerPacketThrottleLimit);
+        var ping = *(uint*)(peer + PeerPingInterval);
+        var timeouts = (*(uint*)(peer + PeerTimeoutLimit), *(uint*)(peer + PeerTimeoutLimit + 4), *(uint*)(peer + PeerTimeoutLimit + 8));
+        return throttleLimit == 32 && ping == 500 && timeouts == (timeoutLimit, timeoutMinimum, timeoutMaximum)
+            ? null
+            : $"ENetPeer read back throttle limit {throttleLimit}, ping interval {ping}, timeouts {timeouts} (expected 32, 500, {(timeoutLimit, timeoutMinimum, timeoutMaximum)})";
+    }
 
     /// <summary>
     /// Checks, right after <c>enet_host_create</c>, that the fields GdNet writes sit where it writes them: the counts it

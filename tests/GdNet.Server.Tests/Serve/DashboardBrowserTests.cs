@@ -48,6 +48,33 @@ public sealed class DashboardBrowserTests
         await page.WaitForFunctionAsync("() => Number(document.querySelector('#chart-packets path')?.dataset.points) >= 3");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard.png"), FullPage = true });
 
+        // On a phone: one column, nothing wider than the screen (wide tables scroll inside their card), charts drawn.
+        await using (var phone = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 390, Height = 844 }, IsMobile = true, HasTouch = true, DeviceScaleFactor = 2,
+        }))
+        {
+            var small = await phone.NewPageAsync();
+            small.SetDefaultTimeout((float)Wait.TotalMilliseconds);
+            await small.GotoAsync(admin);
+            await Assertions.Expect(small.Locator("#now-peers")).ToHaveTextAsync("1");
+            await small.WaitForFunctionAsync("() => Number(document.querySelector('#chart-peers path')?.dataset.points) >= 2");
+            var layout = await small.EvaluateAsync<double[]>("""
+                () => {
+                  const w = window.innerWidth;
+                  const cards = [...document.querySelectorAll('main > section')].map(s => s.getBoundingClientRect());
+                  const chart = document.querySelector('#chart-packets').getBoundingClientRect();
+                  return [w, document.documentElement.scrollWidth, Math.max(...cards.map(r => r.right)), new Set(cards.map(r => Math.round(r.left))).size, chart.width];
+                }
+                """);
+            var (width, pageWidth, rightmost, columns, chartWidth) = (layout[0], layout[1], layout[2], layout[3], layout[4]);
+            Assert.True(pageWidth <= width, $"the page is {pageWidth} px wide on a {width} px screen");
+            Assert.True(rightmost <= width, $"a card ends at {rightmost} px on a {width} px screen");
+            Assert.Equal(1, columns);
+            Assert.True(chartWidth >= width * 0.8, $"the packets chart is {chartWidth} px wide on a {width} px screen");
+            await small.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "dashboard-phone.png"), FullPage = true });
+        }
+
         // No kick button without the token; with it, a kick disconnects that player.
         await Assertions.Expect(page.Locator("button.kick")).ToHaveCountAsync(0);
         await page.FillAsync("#token", Token);

@@ -27,6 +27,8 @@ public sealed class ServeAdminTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         var before = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         Assert.Equal(0, before.GetValueOrDefault("gdnet_connections_accepted_total"));
+        Assert.Equal(0, before["gdnet_peers{gdnet_transport=\"ws\"}"]); // the series is there before the first player
+        Assert.Equal(0, before["gdnet_rpc_dispatched_total{gdnet_rpc_kind=\"rpc\"}"]);
 
         // A Godot client plays its conversation with the room's lobby.
         await using (var godot = Godot("ws-client", $"--port={port}"))
@@ -45,6 +47,16 @@ public sealed class ServeAdminTests
         Assert.Equal(1, after["gdnet_websocket_handshake_duration_seconds_count"]); // the Godot client's upgrade
         Assert.Contains(after.Keys, k => k.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal));
 
+        // The lobby (the room's hosted logic) ran the client's RPCs and answered; its room has closed, its counts stay.
+        for (var deadline = DateTime.UtcNow + Wait; after["gdnet_rpc_sent_total{gdnet_rpc_kind=\"rpc\"}"] == 0 && DateTime.UtcNow < deadline;)
+        {
+            after = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        }
+
+        Assert.True(after["gdnet_rpc_dispatched_total{gdnet_rpc_kind=\"rpc\"}"] > 0);
+        Assert.True(after["gdnet_rpc_sent_total{gdnet_rpc_kind=\"rpc\"}"] > 0);
+        Assert.Equal(0, after["gdnet_host_queue_size"]);
+
         // A player that stays, in room "arena", and never reads: listed in the status; the drain waits for it.
         using var stays = new ClientWebSocket();
         await stays.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/arena"), CancellationToken.None);
@@ -60,6 +72,7 @@ public sealed class ServeAdminTests
             Assert.StartsWith("127.0.0.1:", peer.GetProperty("address").GetString(), StringComparison.Ordinal);
             Assert.Equal("arena", Assert.Single(root.GetProperty("rooms").EnumerateArray()).GetProperty("name").GetString());
             Assert.Equal(2, root.GetProperty("totals").GetProperty("accepted").GetInt64());
+            Assert.True(root.GetProperty("hosted").GetProperty("rpcDispatched").GetInt64() > 0);
         }
 
         // Without --admin-token the actions are off.
@@ -186,9 +199,17 @@ public sealed class ServeAdminTests
 
         Assert.NotNull(rtt);
         Assert.InRange(rtt.Value, 0, 5000);
+        using (var status = JsonDocument.Parse(await http.GetStringAsync(new Uri("/api/status", UriKind.Relative))))
+        {
+            var peer = Assert.Single(status.RootElement.GetProperty("peers").EnumerateArray());
+            Assert.InRange(peer.GetProperty("packetLoss").GetDouble(), 0, 1); // sampled with the round-trip time
+        }
+
         var metrics = Parse(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
         Assert.InRange(metrics["gdnet_peer_round_trip_time_max_seconds{gdnet_transport=\"enet\"}"], 0, 5);
         Assert.Contains("gdnet_peer_round_trip_time_mean_seconds{gdnet_transport=\"enet\"}", metrics.Keys);
+        Assert.InRange(metrics["gdnet_peer_packet_loss_max{gdnet_transport=\"enet\"}"], 0, 1);
+        Assert.Contains("gdnet_peer_packet_loss_mean{gdnet_transport=\"enet\"}", metrics.Keys);
         Assert.Equal(0, await serve.TerminateAsync(Wait));
     }
 
