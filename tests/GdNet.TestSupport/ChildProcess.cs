@@ -31,6 +31,9 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>True once the process has exited and its output has been collected.</summary>
+    public bool HasExited => _exited.Task.IsCompleted;
+
     public string Stderr
     {
         get
