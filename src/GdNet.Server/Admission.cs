@@ -158,6 +158,9 @@ public sealed class AdmissionTicket : IDisposable
 
     internal Room? ReservedRoom { get; }
 
+    // Clustered: the id was claimed cluster-wide (given back when the ticket is released unused, or the peer leaves).
+    internal bool ClaimedInCluster { get; set; }
+
     internal bool TryUse() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
 
     /// <summary>Releases the reservation when the ticket was not used to join (e.g. the upgrade failed). Idempotent.</summary>

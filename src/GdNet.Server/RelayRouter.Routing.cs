@@ -47,6 +47,11 @@ public sealed partial class RelayRouter
 
         if (to == HostPeerId)
         {
+            if (room.Host is null && _cluster is { } hostLink && room.RemoteArray.Length != 0)
+            {
+                return ForwardToCluster(hostLink, room, source, to, payload, mode, channel, length); // hosted on another node
+            }
+
             return DeliverToHost(room, source, payload, mode, length);
         }
 
@@ -62,6 +67,11 @@ public sealed partial class RelayRouter
         {
             if (to == source.PeerId || !_byId.TryGetValue(to, out var target) || target.Room != room)
             {
+                if (to != source.PeerId && _cluster is { } link && _remote.TryGetValue(to, out var remote) && remote.Room == room)
+                {
+                    return ForwardToCluster(link, room, source, to, payload, mode, channel, length);
+                }
+
                 var race = to != source.PeerId && RecentlyDeparted(to);
                 Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.UnknownTarget, length, 0, string.Create(CultureInfo.InvariantCulture,
                     $"target {to} {(to == source.PeerId ? "is the sender itself" : race ? "has just left" : "is not in the room")}")), misbehaviour: !race);
@@ -85,6 +95,14 @@ public sealed partial class RelayRouter
             return BudgetExhausted(source, length);
         }
 
+        // Members on other nodes: one copy to the cluster, after the host took it (a retry must not send it twice).
+        var cluster = room.RemoteArray.Length != 0 ? _cluster : null;
+        if (cluster is { IsBackedUp: true })
+        {
+            Refund(source, length);
+            return RouteResult.RetryLater;
+        }
+
         if (exclude != HostPeerId && room.Host is { } host)
         {
             var delivered = host.Deliver(source.PeerId, payload, mode);
@@ -98,6 +116,11 @@ public sealed partial class RelayRouter
             {
                 Interlocked.Increment(ref _toHost);
             }
+        }
+
+        if (cluster is not null && cluster.Forward(room, source.PeerId, to, payload, mode, channel))
+        {
+            Interlocked.Increment(ref _toCluster);
         }
 
         var members = room.MemberArray;
@@ -119,6 +142,24 @@ public sealed partial class RelayRouter
         return RouteResult.Done;
     }
 
+    // A packet for a member on another node (or the host there): one copy to the cluster link, or wait while it is backed up.
+    private RouteResult ForwardToCluster(IClusterLink link, Room room, RelayConnection source, int to, ReadOnlySpan<byte> payload,
+        TransferModeEnum mode, int channel, int length)
+    {
+        if (link.IsBackedUp)
+        {
+            Refund(source, length);
+            return RouteResult.RetryLater;
+        }
+
+        if (link.Forward(room, source.PeerId, to, payload, mode, channel))
+        {
+            Interlocked.Increment(ref _toCluster);
+        }
+
+        return RouteResult.Done;
+    }
+
     /// <summary>
     /// After <see cref="RouteResult.RetryLater"/>: completes when a retry of a packet of <paramref name="length"/> bytes
     /// from <paramref name="source"/> may succeed (the host has room and the send budget is available), or after a short
@@ -129,12 +170,13 @@ public sealed partial class RelayRouter
         ArgumentNullException.ThrowIfNull(source);
         var budget = SendBudget.WhenAvailableAsync();
         var host = source.Room?.Host?.WhenRoomAsync(length) ?? Task.CompletedTask;
-        if (budget.IsCompleted && host.IsCompleted)
+        var cluster = _cluster is { IsBackedUp: true } link ? link.WhenNotBackedUpAsync() : Task.CompletedTask;
+        if (budget.IsCompleted && host.IsCompleted && cluster.IsCompleted)
         {
             return Task.CompletedTask;
         }
 
-        return Task.WhenAny(Task.WhenAll(budget, host), Task.Delay(50));
+        return Task.WhenAny(Task.WhenAll(budget, host, cluster), Task.Delay(50));
     }
 
     // The server-wide send budget is used up: the sender waits (RetryLater). So that peers that do not read cannot hold
@@ -230,6 +272,17 @@ public sealed partial class RelayRouter
         {
             if (!_byId.TryGetValue(to, out var target) || target.Room != room)
             {
+                if (_cluster is { } link && _remote.TryGetValue(to, out var remote) && remote.Room == room)
+                {
+                    if (link.Forward(room, HostPeerId, to, payload, mode, channel))
+                    {
+                        Interlocked.Increment(ref _toCluster);
+                    }
+
+                    Interlocked.Increment(ref _fromHost);
+                    return Error.Ok;
+                }
+
                 return Error.InvalidParameter;
             }
 
@@ -238,6 +291,11 @@ public sealed partial class RelayRouter
         else
         {
             var exclude = to == int.MinValue ? 0 : -to;
+            if (room.RemoteArray.Length != 0 && _cluster is { } link && link.Forward(room, HostPeerId, to, payload, mode, channel))
+            {
+                Interlocked.Increment(ref _toCluster);
+            }
+
             foreach (var m in room.MemberArray)
             {
                 if (m.PeerId != exclude)

@@ -188,7 +188,7 @@ public sealed partial class RelayRouter
             name = decision.Name ?? name;
         }
 
-        return Reserve(request, name);
+        return _cluster is null ? Reserve(request, name) : await ReserveInClusterAsync(_cluster, request, name, cancellationToken).ConfigureAwait(false);
     }
 
     private (AdmissionRefusal Reason, string Detail)? CheckBeforeHooks(AdmissionRequest request)
@@ -281,7 +281,7 @@ public sealed partial class RelayRouter
             }
 
             var requested = request.RequestedPeerId;
-            if (requested != 0 && (_byId.ContainsKey(requested) || _reservedIds.Contains(requested)))
+            if (requested != 0 && (_byId.ContainsKey(requested) || _reservedIds.Contains(requested) || _remote.ContainsKey(requested)))
             {
                 return Refuse(request, AdmissionRefusal.IdTaken, string.Create(CultureInfo.InvariantCulture, $"client id {requested} is already connected"));
             }
@@ -295,7 +295,7 @@ public sealed partial class RelayRouter
 
                 room = CreateRoom(request.Room);
             }
-            else if (room.MemberArray.Length + room.Reserved >= Options.MaxPeersPerRoom)
+            else if (room.MemberArray.Length + room.RemoteArray.Length + room.Reserved >= Options.MaxPeersPerRoom)
             {
                 return Refuse(request, AdmissionRefusal.RoomFull, string.Create(CultureInfo.InvariantCulture, $"room {room.Name} is full ({Options.MaxPeersPerRoom} peers)"));
             }
@@ -307,7 +307,7 @@ public sealed partial class RelayRouter
                 {
                     id = Random.Shared.Next(2, int.MaxValue);
                 }
-                while (_byId.ContainsKey(id) || _reservedIds.Contains(id));
+                while (_byId.ContainsKey(id) || _reservedIds.Contains(id) || _remote.ContainsKey(id));
             }
 
             _reservedIds.Add(id);
@@ -328,6 +328,15 @@ public sealed partial class RelayRouter
         var room = new Room(this, name);
         _rooms[name] = room;
         _roomArray = [.. _rooms.Values];
+        if (_cluster is { } link)
+        {
+            // The hosted logic runs on one node of the cluster: the link claims it and calls ClusterAttachHost. Off the lock.
+            var wantsHost = HostFactory is not null;
+            room.Opened = Task.Run(() => link.OpenRoomAsync(room, wantsHost));
+            LogRoomCreated(_logger, name);
+            return room;
+        }
+
         try
         {
             room.Host = HostFactory?.Invoke(room);
@@ -354,6 +363,18 @@ public sealed partial class RelayRouter
         room.Closed = true;
         _rooms.Remove(room.Name);
         _roomArray = [.. _rooms.Values];
+        if (_cluster is { } link)
+        {
+            // Its members on other nodes are no concern of this node any more (no local member to tell).
+            foreach (var r in room.RemoteArray)
+            {
+                _remote.TryRemove(new KeyValuePair<int, RemotePeer>(r.PeerId, r));
+            }
+
+            room.RemoteArray = [];
+            link.CloseRoom(room);
+        }
+
         try
         {
             room.Host?.Dispose();
@@ -393,6 +414,11 @@ public sealed partial class RelayRouter
         lock (_gate)
         {
             _reservedIds.Remove(ticket.PeerId);
+            if (ticket.ClaimedInCluster)
+            {
+                _cluster?.ReleasePeerId(ticket.PeerId);
+            }
+
             _reservedPeers--;
             var room = ticket.ReservedRoom!;
             room.Reserved--;
@@ -455,7 +481,14 @@ public sealed partial class RelayRouter
                     other.SendPeerAdded(id);
                     connection.SendPeerAdded(other.PeerId);
                 }
+
+                foreach (var remote in room.RemoteArray)
+                {
+                    connection.SendPeerAdded(remote.PeerId);
+                }
             }
+
+            _cluster?.PeerJoined(room, id);
 
             _byId[id] = connection;
             room.MemberArray = [.. existing, connection];
@@ -514,6 +547,12 @@ public sealed partial class RelayRouter
             }
 
             room.Host?.PeerLeft(connection.PeerId);
+            if (_cluster is { } link)
+            {
+                link.PeerLeft(room, connection.PeerId);
+                link.ReleasePeerId(connection.PeerId);
+            }
+
             NoteDeparture(connection.PeerId);
             _goneIn += connection.PacketsIn;
             _goneBytesIn += connection.BytesIn;
@@ -542,12 +581,15 @@ public sealed partial class RelayRouter
         }
     }
 
-    /// <summary>Disconnects peer <paramref name="peerId"/> with <paramref name="reason"/>. False when no such peer.</summary>
+    /// <summary>
+    /// Disconnects peer <paramref name="peerId"/> with <paramref name="reason"/> (a peer of another node of the cluster
+    /// through its node). False when no such peer.
+    /// </summary>
     public bool Kick(int peerId, string reason)
     {
         if (!_byId.TryGetValue(peerId, out var c))
         {
-            return false;
+            return _remote.TryGetValue(peerId, out var remote) && KickRemote(remote.Room, peerId, reason);
         }
 
         c.Close(CloseReason.Kicked, reason);

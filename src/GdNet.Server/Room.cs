@@ -17,8 +17,12 @@ public sealed class Room
 
     private readonly RelayRouter _router;
     internal volatile RelayConnection[] MemberArray = [];
+    internal volatile RemotePeer[] RemoteArray = [];
     internal int Reserved;
     internal volatile bool Closed;
+
+    // Clustered: completes when the cluster link has opened the room (subscribed, asked for members, host claimed).
+    internal Task Opened = Task.CompletedTask;
 
     internal Room(RelayRouter router, string name)
     {
@@ -37,8 +41,11 @@ public sealed class Room
     /// <summary>The members now (a snapshot). Any thread.</summary>
     public IReadOnlyList<RelayConnection> Members => MemberArray;
 
-    /// <summary>How many peers are in the room now.</summary>
+    /// <summary>How many peers are in the room now, on this server.</summary>
     public int PeerCount => MemberArray.Length;
+
+    /// <summary>The members connected to other nodes of the cluster now (a snapshot; empty when not clustered). Any thread.</summary>
+    public IReadOnlyList<RemotePeer> RemoteMembers => RemoteArray;
 
     /// <summary>Whether the room has been removed (empty, or closed by the operator).</summary>
     public bool IsClosed => Closed;
@@ -72,7 +79,10 @@ public sealed class Room
     public Error SendFromHost(int to, ReadOnlySpan<byte> payload, TransferModeEnum mode, int channel = 0) =>
         _router.SendFromHost(this, to, payload, mode, channel);
 
-    /// <summary>Disconnects member <paramref name="peerId"/> (WebSocket close 1000 with <paramref name="reason"/>). False when it is not a member.</summary>
+    /// <summary>
+    /// Disconnects member <paramref name="peerId"/> (WebSocket close 1000 with <paramref name="reason"/>); a member on
+    /// another node of the cluster is disconnected by its node. False when it is not a member.
+    /// </summary>
     public bool Kick(int peerId, string reason)
     {
         foreach (var m in MemberArray)
@@ -84,7 +94,7 @@ public sealed class Room
             }
         }
 
-        return false;
+        return _router.KickRemote(this, peerId, reason);
     }
 
     /// <inheritdoc/>

@@ -184,6 +184,8 @@ internal static class RelayBench
         public IReadOnlyList<AdminRejection> RecentRejections => [];
 
         public HostedRpcStatistics? HostedStatistics => null;
+
+        public GdNet.Cluster.NatsClusterStatistics? ClusterStatistics => null;
     }
 
     private static async Task<Observed> ObserveAsync(RelayRouter router, string url)

@@ -68,6 +68,9 @@ internal static class ServeCommand
         Add<long>("--max-queued-bytes-total", $"Server-wide budget of bytes queued for sending over all players; while it is used up, relaying waits (senders are read more slowly). Default {d.MaxQueuedBytesTotal}.", L);
         AddText("--jwt-secret-file", "Turns on authentication: WebSocket players must present an HS256 JSON Web Token signed with this file's bytes (no trailing newline; at least 32 bytes) as ?token=… or Authorization: Bearer. exp is required; a room claim must match the room.");
         AddText("--enet-allow", "With --jwt-secret-file: comma-separated CIDR networks whose ENet players are admitted without a token (Godot 3's ENet sends none); other ENet players are refused.");
+        AddText("--cluster", "Join a cluster of gdnet serve nodes through this NATS server (JetStream on), e.g. nats://127.0.0.1:4222: players of one room may land on any node. Off by default.");
+        AddText("--cluster-name", $"With --cluster: nodes with the same NATS server and cluster name form one server. Default {d.ClusterName}.");
+        AddText("--node-name", "With --cluster: this node's name in logs and status. Default: the machine name and process id.");
         AddText("--enet-room", $"The room ENet players join (Godot 3's ENet client names no room). Default {d.EnetRoom}.");
         Add<double>("--drain-seconds", $"On SIGTERM/Ctrl+C, how long to wait for players to leave after saying goodbye. Default {d.DrainSeconds}.", R);
         Add<double>("--stats-interval", $"Seconds between status lines when stdout is not a terminal. Default {d.StatsInterval}.", R);

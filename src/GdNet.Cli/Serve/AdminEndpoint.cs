@@ -41,6 +41,9 @@ internal interface IAdminSource
 
     /// <summary>The RPC traffic of the rooms' hosted logic, or null when relay-only.</summary>
     HostedRpcStatistics? HostedStatistics { get; }
+
+    /// <summary>The cluster link's counters, or null when the server is alone.</summary>
+    GdNet.Cluster.NatsClusterStatistics? ClusterStatistics { get; }
 }
 
 internal sealed class AdminEndpoint : IAsyncDisposable
@@ -179,7 +182,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             router.GetTrafficByTransport().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
             stats.Refusals.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
             stats.Rejections.ToDictionary(p => p.Key.ToString(), p => p.Value, StringComparer.Ordinal),
-            server.RecentRejections, hosted);
+            server.RecentRejections, hosted, server.ClusterStatistics);
     }
 }
 
@@ -187,7 +190,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
 internal sealed record AdminStatus(
     DateTimeOffset At, bool Ready, IReadOnlyList<string> Listening, IReadOnlyList<AdminRoom> Rooms, IReadOnlyList<AdminPeer> Peers, AdminTotals Totals,
     IReadOnlyDictionary<string, GdNet.Server.TransportTraffic> Transports, IReadOnlyDictionary<string, long> Refusals, IReadOnlyDictionary<string, long> Rejections,
-    IReadOnlyList<AdminRejection> RecentRejections, AdminHosted? Hosted);
+    IReadOnlyList<AdminRejection> RecentRejections, AdminHosted? Hosted, GdNet.Cluster.NatsClusterStatistics? Cluster);
 
 /// <summary>The rooms' hosted logic (null when relay-only): RPCs run, sent and rejected, closed rooms included.</summary>
 internal sealed record AdminHosted(int Rooms, int QueuedPackets, long RpcDispatched, long RsetDispatched, long RpcSent, long RsetSent,

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using GdNet.Cli.Conversation;
+using GdNet.Cluster;
 using GdNet.Enet;
 using GdNet.Multiplayer;
 using GdNet.Server;
@@ -70,6 +71,12 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     /// <summary>The RPC traffic of the rooms' hosted logic, or null when relay-only.</summary>
     public HostedRpcStatistics? HostedStatistics => _hosts?.GetStatistics();
 
+    /// <summary>The cluster link (<c>--cluster</c>), or null when the server is alone.</summary>
+    public NatsClusterLink? ClusterLink { get; private set; }
+
+    /// <summary>The cluster link's counters, or null when the server is alone.</summary>
+    public NatsClusterStatistics? ClusterStatistics => ClusterLink?.GetStatistics();
+
     /// <summary>The router's counters on the <c>GdNet</c> meter.</summary>
     public RelayMetrics Metrics { get; }
 
@@ -121,6 +128,18 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
             if (settings.JwtSecretFile is { } keyFile)
             {
                 server.AddJwt(keyFile);
+            }
+
+            if (settings.Cluster is { } url)
+            {
+                var options = new NatsClusterOptions { Url = url, ClusterName = settings.ClusterName };
+                if (settings.NodeName is { } node)
+                {
+                    options.NodeName = node;
+                }
+
+                server.ClusterLink = await NatsClusterLink.ConnectAsync(server.Router, options, logger).ConfigureAwait(false);
+                server.ClusterLink.AddMetrics(server.Metrics.Meter);
             }
 
             await server.ListenAsync().ConfigureAwait(false);
@@ -316,6 +335,11 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     {
         var all = await Router.DrainAsync(timeout).ConfigureAwait(false);
         await StopListenersAsync().ConfigureAwait(false);
+        if (ClusterLink is not null)
+        {
+            await ClusterLink.DisposeAsync().ConfigureAwait(false); // goodbye: the other nodes drop this node's peers at once
+        }
+
         return all;
     }
 
@@ -334,6 +358,11 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     public async ValueTask DisposeAsync()
     {
         await StopListenersAsync().ConfigureAwait(false);
+        if (ClusterLink is not null)
+        {
+            await ClusterLink.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (Admin is not null)
         {
             await Admin.DisposeAsync().ConfigureAwait(false);

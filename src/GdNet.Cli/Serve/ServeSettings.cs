@@ -66,6 +66,15 @@ internal sealed record ServeSettings
     /// <summary>How log entries are written to stderr: text (one line each) or json (one JSON object each).</summary>
     public string LogFormat { get; init; } = "text";
 
+    /// <summary>The NATS server of the cluster this node joins (<c>nats://HOST:PORT</c>); null: the server is alone.</summary>
+    public string? Cluster { get; init; }
+
+    /// <summary>The cluster's name: nodes with the same NATS server and name form one server.</summary>
+    public string ClusterName { get; init; } = "gdnet";
+
+    /// <summary>This node's name in the cluster; null: the machine name and process id.</summary>
+    public string? NodeName { get; init; }
+
     /// <summary>The Bearer token the admin endpoint's actions (kick, close a room) require; null: actions are off.</summary>
     public string? AdminToken { get; init; }
 
@@ -142,10 +151,18 @@ internal sealed record ServeSettings
             { AdminToken.Length: < 16 } => "--admin-token must be at least 16 characters (it guards kicking players and closing rooms)",
             _ when AdminToken is not null && AdminPort is null => "--admin-token only applies with --admin-port",
             _ when EnetAllow is not null && EnetAllowError() is { } e => "--enet-allow: " + e,
+            _ when Cluster is not null && !(Uri.TryCreate(Cluster, UriKind.Absolute, out var u) && u.Scheme is "nats" or "tls" && u.Port > 0)
+                => "--cluster must be a NATS URL with a port, e.g. nats://127.0.0.1:4222",
+            _ when !IsClusterToken(ClusterName, 32, dot: false) => "--cluster-name must be 1-32 characters of A-Z a-z 0-9 _ -",
+            _ when NodeName is not null && !IsClusterToken(NodeName, 64, dot: true) => "--node-name must be 1-64 characters of A-Z a-z 0-9 _ - .",
+            _ when Cluster is null && (NodeName is not null || ClusterName != "gdnet") => "--cluster-name and --node-name only apply with --cluster",
             _ when EnetAllow is not null && JwtSecretFile is null => "--enet-allow only applies with --jwt-secret-file (without tokens every ENet client is admitted)",
             _ => null,
         };
     }
+
+    private static bool IsClusterToken(string s, int max, bool dot) =>
+        s.Length >= 1 && s.Length <= max && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' || (dot && c == '.'));
 
     private string? EnetAllowError()
     {
@@ -227,6 +244,9 @@ internal sealed record ServeSettings
             LogLevel = config[nameof(LogLevel)] ?? d.LogLevel,
             MetricsRoomLabels = Int(config, nameof(MetricsRoomLabels), d.MetricsRoomLabels),
             LogFormat = config[nameof(LogFormat)] ?? d.LogFormat,
+            Cluster = config[nameof(Cluster)] ?? d.Cluster,
+            ClusterName = config[nameof(ClusterName)] ?? d.ClusterName,
+            NodeName = config[nameof(NodeName)] ?? d.NodeName,
         };
     }
 
