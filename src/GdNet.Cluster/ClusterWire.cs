@@ -19,6 +19,7 @@ namespace GdNet.Cluster;
 ///   3 left     i32 peer
 ///   4 members  u8 flags (1: please answer with yours) | i32 count | i32 peer…
 ///   5 kick     i32 peer | u8 reasonLength | reason (UTF-8, at most 123 bytes: a WebSocket close reason)
+///   6 host     (nothing: the sending node now runs the room's hosted logic)
 /// </code>
 /// </remarks>
 internal static class ClusterWire
@@ -33,6 +34,7 @@ internal static class ClusterWire
     public const byte RecordLeft = 3;
     public const byte RecordMembers = 4;
     public const byte RecordKick = 5;
+    public const byte RecordHost = 6;
 
     /// <summary>The longest kick reason carried (a WebSocket close frame's reason limit).</summary>
     public const int MaxReasonBytes = 123;

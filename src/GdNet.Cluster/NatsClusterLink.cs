@@ -181,21 +181,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
 
         try
         {
-            var kv = new NatsKVContext(new NatsJSContext(_nats));
-            _hosts = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"gdnet_{_options.ClusterName}_hosts")
-            {
-                Description = "GdNet: which node runs each room's hosted logic (leases)",
-                History = 1,
-                MaxAge = _options.HostLease,
-                Storage = NatsKVStorageType.Memory,
-            }, timeout.Token).ConfigureAwait(false);
-            _ids = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"gdnet_{_options.ClusterName}_ids")
-            {
-                Description = "GdNet: which node holds each peer id",
-                History = 1,
-                MaxAge = TimeSpan.FromHours(12),
-                Storage = NatsKVStorageType.File,
-            }, timeout.Token).ConfigureAwait(false);
+            await MakeBucketsAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException)
         {
@@ -212,6 +198,27 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
         _loops.Add(Task.Run(SweepAsync, CancellationToken.None));
         _loops.Add(Task.Run(LeaseAsync, CancellationToken.None));
         LogJoinedCluster(_logger, NodeKey, _options.ClusterName, _options.Url);
+    }
+
+    // Creates the key-value buckets, or finds them (idempotent): at start, and again after a reconnect, since a restarted
+    // single nats-server has lost the in-memory lease bucket.
+    private async Task MakeBucketsAsync(CancellationToken cancellationToken)
+    {
+        var kv = new NatsKVContext(new NatsJSContext(_nats));
+        _hosts = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"gdnet_{_options.ClusterName}_hosts")
+        {
+            Description = "GdNet: which node runs each room's hosted logic (leases)",
+            History = 1,
+            MaxAge = _options.HostLease,
+            Storage = NatsKVStorageType.Memory,
+        }, cancellationToken).ConfigureAwait(false);
+        _ids = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"gdnet_{_options.ClusterName}_ids")
+        {
+            Description = "GdNet: which node holds each peer id",
+            History = 1,
+            MaxAge = TimeSpan.FromHours(12),
+            Storage = NatsKVStorageType.File,
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ rooms
@@ -244,7 +251,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
             if (wantsHost && !r.HostHeld && !r.Closed)
             {
                 // No answer from the cluster: the room's logic runs here; the lease loop settles it once NATS answers.
-                r.HostHeld = _router.ClusterAttachHost(room);
+                r.HostHeld = AttachHost(r);
             }
         }
     }
@@ -624,6 +631,10 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
                     _router.ClusterKick(r.Room, node, BinaryPrimitives.ReadInt32LittleEndian(span[1..]), Encoding.UTF8.GetString(span.Slice(6, span[5])));
                     offset += 6 + span[5];
                     break;
+                case ClusterWire.RecordHost:
+                    _router.ClusterHostMoved(r.Room);
+                    offset += 1;
+                    break;
                 case ClusterWire.RecordMembers when span.Length >= 6:
                 {
                     var flags = span[1];
@@ -809,6 +820,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
         if (!was && _hosts is not null)
         {
             LogReconnected(_logger, _options.Url);
+            _ = Task.Run(() => QuietlyTaskAsync(() => MakeBucketsAsync(_stop.Token)));
             foreach (var r in _rooms.Values)
             {
                 if (!r.Subscribed)
@@ -850,13 +862,31 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
 
     // ------------------------------------------------------------------ hosted logic leases and peer ids
 
+    // This node won the room's lease: run its hosted logic here, and tell the room's other nodes, which send it the path
+    // ids their members told a previous host (RelayRouter.ClusterHostMoved).
+    private bool AttachHost(RoomLink r)
+    {
+        if (!_router.ClusterAttachHost(r.Room))
+        {
+            return false;
+        }
+
+        lock (r.Gate)
+        {
+            ReserveLocked(r, 1)[0] = ClusterWire.RecordHost;
+            ScheduleLocked(r);
+        }
+
+        return true;
+    }
+
     private async Task ClaimHostAsync(RoomLink r, CancellationToken cancellationToken)
     {
         var created = await _hosts!.TryCreateAsync(r.Room.Name, _nodeKey, serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (created.Success && !r.Closed)
         {
             r.HostRevision = created.Value;
-            r.HostHeld = _router.ClusterAttachHost(r.Room);
+            r.HostHeld = AttachHost(r);
         }
     }
 
@@ -942,7 +972,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
         if (created.Success && !r.Closed)
         {
             r.HostRevision = created.Value;
-            r.HostHeld = _router.ClusterAttachHost(r.Room);
+            r.HostHeld = AttachHost(r);
             LogHostTakenOver(_logger, key);
         }
     }

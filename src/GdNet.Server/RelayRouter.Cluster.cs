@@ -137,6 +137,14 @@ public sealed partial class RelayRouter
                 host.PeerJoined(m.PeerId);
             }
 
+            foreach (var m in room.MemberArray)
+            {
+                foreach (var packet in m.PathsToHost)
+                {
+                    _ = host.Deliver(m.PeerId, packet, TransferModeEnum.Reliable); // the paths its members told the previous host
+                }
+            }
+
             foreach (var r in room.RemoteArray)
             {
                 host.PeerJoined(r.PeerId);
@@ -288,6 +296,59 @@ public sealed partial class RelayRouter
         }
 
         return false;
+    }
+
+    /// <summary>The most SIMPLIFY_PATH packets kept per peer for a hosted logic taken over by another node.</summary>
+    public const int MaxRecordedPaths = 64;
+
+    // The MultiplayerAPI command byte of SIMPLIFY_PATH (spec §3.2).
+    private const byte SimplifyPathCommand = 2;
+
+    private long _pathsNotRecorded;
+
+    /// <summary>SIMPLIFY_PATH packets not kept for a host takeover because their peer had <see cref="MaxRecordedPaths"/> already.</summary>
+    public long PathsNotRecorded => Interlocked.Read(ref _pathsNotRecorded);
+
+    // A peer told the hosted logic a path id; keep it, so a host on another node can be told again after a takeover.
+    private void RecordPathToHost(RelayConnection source, ReadOnlySpan<byte> packet)
+    {
+        var paths = source.PathsToHost;
+        if (paths.Length >= MaxRecordedPaths)
+        {
+            Interlocked.Increment(ref _pathsNotRecorded);
+            return;
+        }
+
+        source.PathsToHost = [.. paths, packet.ToArray()];
+    }
+
+    /// <summary>
+    /// Another node now runs <paramref name="room"/>'s hosted logic (it took the room over): each local member's
+    /// SIMPLIFY_PATH packets for peer 1 are sent to it again, so the RPCs the members address to peer 1 by cached path id
+    /// reach the new host (a Godot client keeps its path cache for peer 1: to it the server never left).
+    /// </summary>
+    /// <returns>How many packets were sent.</returns>
+    public int ClusterHostMoved(Room room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        if (_cluster is not { } link)
+        {
+            return 0;
+        }
+
+        var n = 0;
+        foreach (var m in room.MemberArray)
+        {
+            foreach (var packet in m.PathsToHost)
+            {
+                if (link.Forward(room, m.PeerId, HostPeerId, packet, TransferModeEnum.Reliable, 0))
+                {
+                    n++;
+                }
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Whether <paramref name="peerId"/> is a local peer of this node now (for the cluster link's id claims).</summary>

@@ -47,6 +47,11 @@ public sealed partial class RelayRouter
 
         if (to == HostPeerId)
         {
+            if (_cluster is not null && HostFactory is not null && length != 0 && payload[0] == SimplifyPathCommand)
+            {
+                RecordPathToHost(source, payload);
+            }
+
             if (room.Host is null && _cluster is { } hostLink && room.RemoteArray.Length != 0)
             {
                 return ForwardToCluster(hostLink, room, source, to, payload, mode, channel, length); // hosted on another node

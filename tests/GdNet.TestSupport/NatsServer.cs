@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 
 namespace GdNet.TestSupport;
 
@@ -26,7 +27,33 @@ public sealed class NatsServer : IAsyncDisposable
     private NatsServer(int port, string storeDirectory)
     {
         Port = port;
+        MonitorPort = GodotPeerProcess.FreePort();
         StoreDirectory = storeDirectory;
+    }
+
+    /// <summary>The loopback port of the server's HTTP monitoring endpoint (<c>/connz</c>, <c>/varz</c>…).</summary>
+    public int MonitorPort { get; }
+
+    /// <summary>
+    /// The subjects each client connection named <paramref name="connectionName"/> subscribes to now, from the server's
+    /// own view (<c>/connz?subs=1</c>): what the server will send it, whatever the client believes.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> SubscriptionsAsync(string connectionName)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var json = await http.GetStringAsync(new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{MonitorPort}/connz?subs=1&limit=1024")));
+        using var doc = JsonDocument.Parse(json);
+        var subjects = new List<string>();
+        foreach (var c in doc.RootElement.GetProperty("connections").EnumerateArray())
+        {
+            if (c.TryGetProperty("name", out var name) && name.GetString() == connectionName
+                && c.TryGetProperty("subscriptions_list", out var subs))
+            {
+                subjects.AddRange(subs.EnumerateArray().Select(e => e.GetString() ?? ""));
+            }
+        }
+
+        return subjects;
     }
 
     /// <summary>True when <see cref="ExecutablePath"/> exists.</summary>
@@ -154,7 +181,7 @@ public sealed class NatsServer : IAsyncDisposable
     private async Task LaunchAsync(CancellationToken ct)
     {
         var psi = new ProcessStartInfo(ExecutablePath);
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-js", "-sd", StoreDirectory })
+        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-m", MonitorPort.ToString(CultureInfo.InvariantCulture), "-js", "-sd", StoreDirectory })
         {
             psi.ArgumentList.Add(a);
         }

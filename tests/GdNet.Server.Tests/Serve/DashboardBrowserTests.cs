@@ -1,6 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.Playwright;
-using static GdNet.Server.Tests.Serve.ServeKit;
+using static GdNet.TestSupport.ServeKit;
 
 namespace GdNet.Server.Tests.Serve;
 

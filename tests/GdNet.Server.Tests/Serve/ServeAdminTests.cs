@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
 using GdNet.TestSupport;
-using static GdNet.Server.Tests.Serve.ServeKit;
+using static GdNet.TestSupport.ServeKit;
 
 namespace GdNet.Server.Tests.Serve;
 

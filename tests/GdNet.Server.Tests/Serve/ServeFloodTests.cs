@@ -2,7 +2,7 @@ using System.Net.WebSockets;
 using GdNet.Peers;
 using GdNet.TestSupport;
 using GdNet.WebSockets;
-using static GdNet.Server.Tests.Serve.ServeKit;
+using static GdNet.TestSupport.ServeKit;
 
 namespace GdNet.Server.Tests.Serve;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using static GdNet.Server.Tests.Serve.ServeKit;
+using static GdNet.TestSupport.ServeKit;
 
 namespace GdNet.Server.Tests.Serve;
 

@@ -1,11 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using GdNet.TestSupport;
-
-namespace GdNet.Server.Tests.Serve;
+namespace GdNet.TestSupport;
 
 /// <summary>A real <c>gdnet serve</c> process and real Godot 3.2.3 clients against it, on loopback, bounded in time.</summary>
-internal static partial class ServeKit
+public static partial class ServeKit
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(45);
 
@@ -29,7 +27,11 @@ internal static partial class ServeKit
     /// <summary>Waits for serve's "admin on URL" line (<c>--admin-port</c>) and returns the admin endpoint's address.</summary>
     public static async Task<Uri> AdminUriAsync(GdnetCliProcess serve)
     {
-        Assert.True(await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait), serve.Describe());
+        if (!await serve.WaitForLinesContainingAsync("admin on http://127.0.0.1:", 1, Wait))
+        {
+            throw new TimeoutException("gdnet serve printed no \"admin on\" line: " + serve.Describe());
+        }
+
         return new Uri(serve.Lines.First(l => l.StartsWith("admin on ", StringComparison.Ordinal)).Split(' ')[2]);
     }
 
