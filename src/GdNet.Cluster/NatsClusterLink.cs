@@ -90,6 +90,22 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
         // The reader's: the last sequence number seen from each node.
         public Dictionary<string, ulong> Seen { get; } = new(StringComparer.Ordinal);
 
+        private byte[] _lastKey = [];
+        private string _lastNode = "";
+
+        /// <summary>The node key of a message as a string; the last one is kept (its reader's thread only), so a stream of
+        /// messages from one node costs no allocation.</summary>
+        public string NodeName(ReadOnlySpan<byte> key)
+        {
+            if (!key.SequenceEqual(_lastKey))
+            {
+                _lastKey = key.ToArray();
+                _lastNode = ClusterWire.NodeKeyString(key);
+            }
+
+            return _lastNode;
+        }
+
         public CancellationTokenSource Cancel { get; } = new();
         public volatile bool Subscribed;
         public volatile bool Closed;
@@ -200,19 +216,47 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
         LogJoinedCluster(_logger, NodeKey, _options.ClusterName, _options.Url);
     }
 
+    private static string HostsBucket(string cluster) => $"gdnet_{cluster}_hosts";
+
+    private static string IdsBucket(string cluster) => $"gdnet_{cluster}_ids";
+
+    /// <summary>
+    /// Removes cluster <paramref name="clusterName"/>'s key-value state (host leases, peer ids) from the NATS server at
+    /// <paramref name="url"/>: for benches and tests that make throw-away clusters. Never while its nodes run.
+    /// </summary>
+    /// <returns>Null when done (or nothing was there), else why not.</returns>
+    public static async Task<string?> DeleteClusterStateAsync(string url, string clusterName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var nats = new NatsConnection(new NatsOpts { Url = url, Name = "gdnet-cleanup" });
+            var kv = new NatsKVContext(new NatsJSContext(nats));
+            foreach (var bucket in (string[])[HostsBucket(clusterName), IdsBucket(clusterName)])
+            {
+                await kv.DeleteStoreAsync(bucket, cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException)
+        {
+            return ex.Message.ReplaceLineEndings(" ");
+        }
+    }
+
     // Creates the key-value buckets, or finds them (idempotent): at start, and again after a reconnect, since a restarted
     // single nats-server has lost the in-memory lease bucket.
     private async Task MakeBucketsAsync(CancellationToken cancellationToken)
     {
         var kv = new NatsKVContext(new NatsJSContext(_nats));
-        _hosts = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"gdnet_{_options.ClusterName}_hosts")
+        _hosts = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(HostsBucket(_options.ClusterName))
         {
             Description = "GdNet: which node runs each room's hosted logic (leases)",
             History = 1,
             MaxAge = _options.HostLease,
             Storage = NatsKVStorageType.Memory,
         }, cancellationToken).ConfigureAwait(false);
-        _ids = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig($"gdnet_{_options.ClusterName}_ids")
+        _ids = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(IdsBucket(_options.ClusterName))
         {
             Description = "GdNet: which node holds each peer id",
             History = 1,
@@ -566,7 +610,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
             return; // our own
         }
 
-        var node = ClusterWire.NodeKeyString(keyBytes);
+        var node = r.NodeName(keyBytes);
         Interlocked.Increment(ref _messagesIn);
         Interlocked.Add(ref _bytesIn, message.Length);
         NodeHeard(node);

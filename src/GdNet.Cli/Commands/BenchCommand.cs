@@ -37,7 +37,10 @@ internal static class BenchCommand
     /// <summary>Bound on one Godot probe run (ENet's reliable burst alone takes about 6 s).</summary>
     private static readonly TimeSpan GodotRunTimeout = TimeSpan.FromSeconds(60);
 
-    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared, bool Relay, int Rooms, bool Admin);
+    /// <param name="Rooms">--rooms, or null when not given (1; one room per pair with <c>--cluster</c>).</param>
+    /// <param name="Nodes">--nodes, or null when not given (2 with <c>--cluster</c>).</param>
+    private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared, bool Relay, int? Rooms, bool Admin,
+        string? Cluster, int? Nodes);
 
     public static Command Create()
     {
@@ -49,20 +52,31 @@ internal static class BenchCommand
         var vsGodot = new Option<bool>("--vs-godot") { Description = "First run the real Godot 3.2.3 throughput probe (burst, on this machine, now) and give GdNet's throughput as a ratio to it (ws and enet only; needs godot3-server)." };
         var godotRuns = new Option<int>("--godot-runs") { Description = "Godot probe runs for --vs-godot; the median is used (1–15).", DefaultValueFactory = _ => 1 };
         var relay = new Option<bool>("--relay") { Description = "Measure the relay instead: clients in pairs send the probe RPC to each other through the server (needs an even --clients)." };
-        var rooms = new Option<int>("--rooms") { Description = "With --relay over ws: spread the pairs over this many rooms of a relay router (1 uses the WebSocketServer peer, as earlier versions).", DefaultValueFactory = _ => 1 };
+        var rooms = new Option<int>("--rooms") { Description = "With --relay over ws: spread the pairs over this many rooms of a relay router (1 uses the WebSocketServer peer, as earlier versions; with --cluster the default is one room per pair).", DefaultValueFactory = _ => 1 };
         var admin = new Option<bool>("--admin") { Description = "With --relay --rooms 2 or more: also run serve's admin endpoint for the relay router (metrics, status) and scrape /metrics every second, to measure what observability costs." };
+        var cluster = new Option<string?>("--cluster")
+        {
+            Description = "With --relay: measure what crossing a cluster costs. Starts --nodes relay nodes in this process, joined through the NATS server at this URL "
+                + "(JetStream on, e.g. nats://127.0.0.1:4222; a fresh cluster name per run), and runs the relay bench twice: both clients of every pair on "
+                + "node 0, then each pair split over two nodes; reports both throughputs and round trips, their ratio and difference, and the links' batching.",
+        };
+        var nodes = new Option<int>("--nodes") { Description = "With --relay --cluster: cluster nodes to start in this process (1–3; with 1 the cross-node phase repeats the same-node one).", DefaultValueFactory = _ => 2 };
         var shared = new Option<string?>("--shared") { Description = "The shared fixtures folder holding godot3/run-peer.sh (default: $GDNET_SHARED, else ../shared beside the repository root)." };
         var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
         {
-            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms, admin,
+            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms, admin, cluster, nodes,
         };
         command.SetAction((result, ct) => RunAsync(
             result,
             new BenchOptions(Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload),
-                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared), result.GetValue(relay), result.GetValue(rooms), result.GetValue(admin)),
+                result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared), result.GetValue(relay), Given(result, rooms), result.GetValue(admin),
+                result.GetValue(cluster), Given(result, nodes)),
             ct));
         return command;
     }
+
+    /// <summary>The option's value when given on the command line, else null (its default applies).</summary>
+    private static int? Given(ParseResult result, Option<int> option) => result.GetResult(option) is { Implicit: false } ? result.GetValue(option) : null;
 
     /// <summary><c>/root/Main</c>'s child <c>Bench</c>, on the server and on every client.</summary>
     internal sealed class BenchNode : Node
@@ -165,6 +179,11 @@ internal static class BenchCommand
             return CliOutput.Fail(result, "--godot-runs must be between 1 and 15");
         }
 
+        if (!options.Relay && (options.Cluster is not null || options.Nodes is not null))
+        {
+            return CliOutput.Fail(result, options.Cluster is not null ? "--cluster only applies with --relay" : "--nodes only applies with --relay --cluster");
+        }
+
         if (options.Relay)
         {
             if (options.VsGodot)
@@ -177,22 +196,53 @@ internal static class BenchCommand
                 return CliOutput.Fail(result, "--relay needs an even --clients of at least 2 (clients send to each other in pairs)");
             }
 
-            if (options.Rooms < 1 || options.Rooms > clientCount / 2)
+            if (options.Rooms is < 1 || options.Rooms > clientCount / 2)
             {
                 return CliOutput.Fail(result, "--rooms must be between 1 and the number of pairs (--clients / 2)");
             }
 
-            if (options.Rooms > 1 && kind != TransportKind.Ws)
+            if (options.Cluster is { } url)
+            {
+                if (string.IsNullOrWhiteSpace(url))
+                {
+                    return CliOutput.Fail(result, "--cluster needs the NATS server's URL, e.g. nats://127.0.0.1:4222");
+                }
+
+                if (options.Nodes is < 1 or > 3)
+                {
+                    return CliOutput.Fail(result, "--nodes must be between 1 and 3");
+                }
+
+                if (kind != TransportKind.Ws)
+                {
+                    return CliOutput.Fail(result, "--cluster needs --transport ws (the cluster bench's nodes are relay routers with WebSocket listeners)");
+                }
+
+                if (options.Admin)
+                {
+                    return CliOutput.Fail(result, "--admin does not go with --cluster");
+                }
+
+                return await ClusterBench.RunAsync(result, url, options.Nodes ?? 2, clientCount, options.Rooms ?? clientCount / 2, seconds, payloadSize, ct).ConfigureAwait(false);
+            }
+
+            if (options.Nodes is not null)
+            {
+                return CliOutput.Fail(result, "--nodes only applies with --cluster");
+            }
+
+            var rooms = options.Rooms ?? 1;
+            if (rooms > 1 && kind != TransportKind.Ws)
             {
                 return CliOutput.Fail(result, "--rooms above 1 needs --transport ws (rooms come from the WebSocket URL path)");
             }
 
-            if (options.Admin && options.Rooms < 2)
+            if (options.Admin && rooms < 2)
             {
                 return CliOutput.Fail(result, "--admin needs --rooms 2 or more (the relay router; one room uses the WebSocketServer peer)");
             }
 
-            return await RelayBench.RunAsync(result, kind, clientCount, options.Rooms, seconds, payloadSize, options.Admin, ct).ConfigureAwait(false);
+            return await RelayBench.RunAsync(result, kind, clientCount, rooms, seconds, payloadSize, options.Admin, ct).ConfigureAwait(false);
         }
 
         if (options.Admin)
@@ -529,7 +579,7 @@ internal static class BenchCommand
 
     internal static int RpcSize(int payload) => 1 + 4 + 2 + 1 + 8 + 8 + ((payload + 3) & ~3);
 
-    private static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+    internal static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
-    private static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
+    internal static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
 }

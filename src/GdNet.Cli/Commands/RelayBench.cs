@@ -34,6 +34,17 @@ internal static class RelayBench
         public long Sent;
     }
 
+    /// <summary>The bench routers' options: no per-address or per-peer rate limits, room for every client.</summary>
+    internal static RelayOptions RouterOptions() => new()
+    {
+        MaxConnectionsPerAddress = 0,
+        ConnectionsPerSecondPerAddress = 0,
+        MaxPacketsPerSecond = 0,
+        MaxBytesPerSecond = 0,
+        MaxPeers = 100_000,
+        MaxPeersPerRoom = 100_000,
+    };
+
     public static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, int rooms, double seconds, int payloadSize, bool admin, CancellationToken ct)
     {
         var output = CliOutput.Out(result);
@@ -57,15 +68,7 @@ internal static class RelayBench
         }
         else
         {
-            var router = new RelayRouter(new RelayOptions
-            {
-                MaxConnectionsPerAddress = 0,
-                ConnectionsPerSecondPerAddress = 0,
-                MaxPacketsPerSecond = 0,
-                MaxBytesPerSecond = 0,
-                MaxPeers = 100_000,
-                MaxPeersPerRoom = 100_000,
-            });
+            var router = new RelayRouter(RouterOptions());
             var listener = new WebSocketRelayListener(router) { BindIp = "127.0.0.1" };
             if (await listener.ListenAsync(0).ConfigureAwait(false) != Error.Ok)
             {

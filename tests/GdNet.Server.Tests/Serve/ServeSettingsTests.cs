@@ -50,6 +50,33 @@ public sealed class ServeSettingsTests : IDisposable
     }
 
     [Fact]
+    public void The_cluster_settings_come_from_the_file_the_environment_or_the_command_line()
+    {
+        File.WriteAllText(_file, """{ "Cluster": "nats://10.0.0.5:4222", "ClusterName": "game-eu", "NodeName": "from-file" }""");
+        var s = ServeSettings.Load(_file, new Hashtable { ["GDNET_NODE_NAME"] = "eu-1.example" }, Cli());
+        Assert.Equal("nats://10.0.0.5:4222", s.Cluster);
+        Assert.Equal("game-eu", s.ClusterName);
+        Assert.Equal("eu-1.example", s.NodeName);
+        Assert.Null(s.Validate());
+
+        s = ServeSettings.Load(null, new Hashtable { ["GDNET_CLUSTER"] = "nats://127.0.0.1:4222" }, Cli(("ClusterName", "other")));
+        Assert.Equal("nats://127.0.0.1:4222", s.Cluster);
+        Assert.Equal("other", s.ClusterName);
+        Assert.Null(s.NodeName); // the machine name and process id, chosen at start
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:4222", null, null, "--cluster")]
+    [InlineData("nats://127.0.0.1:4222", "a.b", null, "--cluster-name")]
+    [InlineData("nats://127.0.0.1:4222", null, "has space", "--node-name")]
+    [InlineData(null, "lonely", null, "only apply with --cluster")]
+    public void Bad_cluster_settings_are_refused_with_the_option_named(string? cluster, string? name, string? node, string expected)
+    {
+        var s = new ServeSettings { Cluster = cluster, ClusterName = name ?? "gdnet", NodeName = node };
+        Assert.Contains(expected, s.Validate(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_bad_value_names_the_setting_in_every_form_and_its_value()
     {
         var ex = Assert.Throws<FormatException>(() => ServeSettings.Load(null, new Hashtable { ["GDNET_MAX_PEERS_PER_ROOM"] = "lots" }, Cli()));

@@ -15,12 +15,13 @@ public sealed partial class LayeringTests
 
     public static TheoryData<string, string[]> Layers => new()
     {
-        { "src/GdNet/Variants", ["GdNet.Peers", "GdNet.Multiplayer", "GdNet.Server", "GdNet.WebSockets", "GdNet.Enet"] },
-        { "src/GdNet/Peers", ["GdNet.Multiplayer", "GdNet.Server", "GdNet.WebSockets", "GdNet.Enet"] },
-        { "src/GdNet/Multiplayer", ["GdNet.Server", "GdNet.WebSockets", "GdNet.Enet"] },
-        { "src/GdNet.Server", ["GdNet.WebSockets", "GdNet.Enet", "GdNet.Cli"] },
-        { "src/GdNet.WebSockets", ["GdNet.Multiplayer", "GdNet.Enet", "GdNet.Cli"] },
-        { "src/GdNet.Enet", ["GdNet.Multiplayer", "GdNet.WebSockets", "GdNet.Cli"] },
+        { "src/GdNet/Variants", ["GdNet.Peers", "GdNet.Multiplayer", "GdNet.Server", "GdNet.WebSockets", "GdNet.Enet", "GdNet.Cluster"] },
+        { "src/GdNet/Peers", ["GdNet.Multiplayer", "GdNet.Server", "GdNet.WebSockets", "GdNet.Enet", "GdNet.Cluster"] },
+        { "src/GdNet/Multiplayer", ["GdNet.Server", "GdNet.WebSockets", "GdNet.Enet", "GdNet.Cluster"] },
+        { "src/GdNet.Server", ["GdNet.WebSockets", "GdNet.Enet", "GdNet.Cluster", "GdNet.Cli"] },
+        { "src/GdNet.WebSockets", ["GdNet.Multiplayer", "GdNet.Enet", "GdNet.Cluster", "GdNet.Cli"] },
+        { "src/GdNet.Enet", ["GdNet.Multiplayer", "GdNet.WebSockets", "GdNet.Cluster", "GdNet.Cli"] },
+        { "src/GdNet.Cluster", ["GdNet.Multiplayer", "GdNet.WebSockets", "GdNet.Enet", "GdNet.Cli"] },
     };
 
     [Theory]
