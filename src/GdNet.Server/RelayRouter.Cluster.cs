@@ -301,8 +301,6 @@ public sealed partial class RelayRouter
     /// <summary>The most SIMPLIFY_PATH packets kept per peer for a hosted logic taken over by another node.</summary>
     public const int MaxRecordedPaths = 64;
 
-    // The MultiplayerAPI command byte of SIMPLIFY_PATH (spec §3.2).
-    private const byte SimplifyPathCommand = 2;
 
     private long _pathsNotRecorded;
 

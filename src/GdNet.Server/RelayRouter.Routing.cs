@@ -52,7 +52,7 @@ public sealed partial class RelayRouter
                 RecordPathToHost(source, payload);
             }
 
-            if (room.Host is null && _cluster is { } hostLink && room.RemoteArray.Length != 0)
+            if (room.Host is null && HostFactory is not null && _cluster is { } hostLink && room.RemoteArray.Length != 0)
             {
                 return ForwardToCluster(hostLink, room, source, to, payload, mode, channel, length); // hosted on another node
             }
@@ -233,7 +233,11 @@ public sealed partial class RelayRouter
     {
         if (room.Host is not { } host)
         {
-            return RouteResult.Done; // relay only: packets for the server are read and dropped, as a relay-only Godot server does
+            // Relay only: packets for the server are read and dropped, as a Godot server with no node at their path does;
+            // but a path is confirmed, as Godot's MultiplayerAPI always does. Unconfirmed, the client would send each of
+            // its broadcasts as one unicast per peer (spec §3.4, step 6).
+            ConfirmPath(source, payload);
+            return RouteResult.Done;
         }
 
         switch (host.Deliver(source.PeerId, payload, mode))
@@ -249,6 +253,33 @@ public sealed partial class RelayRouter
         }
 
         return RouteResult.Done;
+    }
+
+    // The MultiplayerAPI command bytes of SIMPLIFY_PATH and CONFIRM_PATH (spec §3.2).
+    private const byte SimplifyPathCommand = 2;
+    private const byte ConfirmPathCommand = 3;
+
+    // SIMPLIFY_PATH (u8 2 · u32 id · path · NUL) to peer 1 of a room without hosted logic: CONFIRM_PATH (u8 3 · path · NUL) back.
+    private void ConfirmPath(RelayConnection source, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 6 || payload[0] != SimplifyPathCommand)
+        {
+            return;
+        }
+
+        var path = payload[5..];
+        var end = path.IndexOf((byte)0);
+        path = end < 0 ? path : path[..end];
+        if (path.IsEmpty)
+        {
+            return;
+        }
+
+        var confirm = path.Length < 256 ? stackalloc byte[path.Length + 2] : new byte[path.Length + 2];
+        confirm[0] = ConfirmPathCommand;
+        path.CopyTo(confirm[1..]);
+        confirm[^1] = 0;
+        SendTo(source, new RelayPacket(HostPeerId, source.PeerId, confirm, TransferModeEnum.Reliable, 0, null));
     }
 
     private void SendTo(RelayConnection target, in RelayPacket packet)

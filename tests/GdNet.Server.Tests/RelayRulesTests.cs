@@ -238,6 +238,24 @@ public sealed class RelayRulesTests
     }
 
     [Fact]
+    public async Task Without_a_host_a_path_sent_to_1_is_confirmed_as_Godots_server_confirms_it()
+    {
+        var router = new RelayRouter(RouterKit.NoRateLimits());
+        var a = await router.JoinAsync();
+        var b = await router.JoinAsync();
+
+        // The captured SIMPLIFY_PATH of spec §3.3 (cache id 1 = "Main") and its CONFIRM_PATH answer.
+        Assert.Equal(RouteResult.Done, router.Route(a, a.PeerId, 1, Convert.FromHexString("02010000004d61696e00"), TransferModeEnum.Reliable, 0));
+        Assert.Equal([new Got(1, a.PeerId, "\u0003Main\0", TransferModeEnum.Reliable, 0)], a.Packets);
+        // Without a terminating NUL (Godot always sends one) the answer still has it; a packet with no path gets none.
+        router.Route(a, a.PeerId, 1, Convert.FromHexString("0202000000414243"), TransferModeEnum.Reliable, 0);
+        router.Route(a, a.PeerId, 1, Convert.FromHexString("020300000000"), TransferModeEnum.Reliable, 0);
+        Assert.Equal(["\u0003Main\0", "\u0003ABC\0"], a.Packets.Select(p => p.Payload));
+        Assert.Empty(b.Packets);
+        Assert.Empty(a.Rejections);
+    }
+
+    [Fact]
     public async Task The_host_sends_to_one_member_to_all_and_to_all_but_one()
     {
         var router = NewRouter(out _);
