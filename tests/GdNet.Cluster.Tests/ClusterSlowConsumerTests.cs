@@ -20,7 +20,8 @@ public sealed class ClusterSlowConsumerTests
         await using var nats = await NatsServer.StartAsync();
         var name = "slow" + Guid.NewGuid().ToString("N")[..8];
         var host = new StuckHost();
-        var sender = new RelayRouter(new RelayOptions());
+        // Both nodes host lobbies (nodes of a cluster share their settings); the slow one opens the room first, so it runs it.
+        var sender = new RelayRouter(new RelayOptions()) { HostFactory = _ => new StuckHost() };
         var slow = new RelayRouter(new RelayOptions()) { HostFactory = _ => host };
         var log = new ListLogger();
         await using var senderLink = await NatsClusterLink.ConnectAsync(sender,
