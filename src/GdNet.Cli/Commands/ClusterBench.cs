@@ -67,28 +67,14 @@ internal static class ClusterBench
         public WebSocketRelayListener Listener { get; } = listener;
     }
 
-    private sealed class Member(WebSocketClient peer)
-    {
-        public WebSocketClient Peer { get; } = peer;
-
-        public MultiplayerAPI Api { get; } = new();
-
-        public BenchCommand.BenchNode Bench { get; } = new(1);
-
-        public Member? Partner { get; set; }
-
-        public long Sent;
-    }
-
     /// <summary>Where the two clients of pair <c>p</c> connect: node indexes.</summary>
     private sealed record Placement(string Name, Func<int, int> NodeOfA, Func<int, int> NodeOfB);
 
-    private sealed record Throughput(long Sent, long InTime, long Delivered, long OutOfOrder, double Seconds);
 
     /// <summary>One run of a placement: its label, throughput time, round-trip time, and whether its figures are printed in full.</summary>
     private sealed record Phase(Placement Placement, string Label, TimeSpan Throughput, TimeSpan RoundTrip, bool Measured);
 
-    private sealed record PhaseOutcome(string Name, Throughput Work, long[] RoundTrips, int LostPings)
+    private sealed record PhaseOutcome(string Name, RelayBench.Outcome Work, long[] RoundTrips, int LostPings)
     {
         public double Rate => Work.InTime / Work.Seconds;
 
@@ -259,7 +245,7 @@ internal static class ClusterBench
         var output = CliOutput.Out(result);
         var placement = phase.Placement;
         var label = phase.Label;
-        var members = new Member[clientCount];
+        var members = new RelayBench.Member[clientCount];
         try
         {
             for (var p = 0; p < clientCount / 2; p++)
@@ -303,7 +289,7 @@ internal static class ClusterBench
             }
 
             var before = Snapshot(nodes);
-            var work = await Task.Factory.StartNew(() => Measure(members, payload, phase.Throughput, ct),
+            var work = await Task.Factory.StartNew(() => RelayBench.Measure(members, payload, phase.Throughput, static () => { }, ct),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var afterWork = Snapshot(nodes);
             var (roundTrips, lostPings) = await Task.Factory.StartNew(() => PingPong(members[0], phase.RoundTrip, ct),
@@ -343,9 +329,9 @@ internal static class ClusterBench
         {
             foreach (var m in members)
             {
-                if (m is not null)
+                if (m?.Peer is WebSocketClient client)
                 {
-                    await m.Peer.DisposeAsync().ConfigureAwait(false);
+                    await client.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
@@ -358,7 +344,7 @@ internal static class ClusterBench
         }
     }
 
-    private static Member Connect(ClusterNode node, string room)
+    private static RelayBench.Member Connect(ClusterNode node, string room)
     {
         var client = new WebSocketClient();
         var err = client.ConnectToUrl(node.Listener.Url + "/" + room);
@@ -368,73 +354,20 @@ internal static class ClusterBench
             throw new InvalidOperationException("cannot connect a bench client: " + err);
         }
 
-        var m = new Member(client);
+        var m = new RelayBench.Member(client);
         var main = new Node { Name = "Main" };
         m.Api.RootNode.AddChild(main);
-        main.AddChild(m.Bench);
+        main.AddChild(m.Node);
         m.Api.NetworkPeer = m.Peer;
         return m;
     }
 
-    /// <summary>The relay bench's throughput phase: send within the window, count what arrived in time, then let the rest arrive.</summary>
-    private static Throughput Measure(Member[] members, byte[] payload, TimeSpan time, CancellationToken ct)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < time && !ct.IsCancellationRequested)
-        {
-            foreach (var m in members)
-            {
-                var partner = m.Partner!;
-                var room = Window - (m.Sent - Volatile.Read(ref partner.Bench.Received));
-                var to = partner.Peer.GetUniqueId();
-                for (var k = 0; k < Math.Min(1024, room); k++)
-                {
-                    if (m.Bench.RpcId(to, "R", m.Sent, payload) != Error.Ok)
-                    {
-                        break;
-                    }
-
-                    m.Sent++;
-                }
-
-                m.Api.Poll();
-            }
-        }
-
-        var elapsed = clock.Elapsed.TotalSeconds;
-        var inTime = Received(members);
-        var sent = members.Sum(m => m.Sent);
-        var drain = Stopwatch.StartNew();
-        while (Received(members) < sent && drain.Elapsed < DrainTimeout && !ct.IsCancellationRequested)
-        {
-            foreach (var m in members)
-            {
-                m.Api.Poll();
-            }
-
-            Thread.Sleep(1);
-        }
-
-        return new Throughput(sent, inTime, Received(members), members.Sum(m => m.Bench.OutOfOrder), elapsed);
-    }
-
-    private static long Received(Member[] members)
-    {
-        long n = 0;
-        foreach (var m in members)
-        {
-            n += Volatile.Read(ref m.Bench.Received);
-        }
-
-        return n;
-    }
-
     /// <summary>Round trips between <paramref name="a"/> and its partner, one ping at a time (the partner's node answers <c>p</c> with <c>q</c>).</summary>
-    private static (long[] RoundTrips, int Lost) PingPong(Member a, TimeSpan time, CancellationToken ct)
+    private static (long[] RoundTrips, int Lost) PingPong(RelayBench.Member a, TimeSpan time, CancellationToken ct)
     {
         var b = a.Partner!;
         var to = b.Peer.GetUniqueId();
-        var bench = a.Bench;
+        var bench = a.Node;
         bench.RoundTrips.Clear();
         var lost = 0;
         var clock = Stopwatch.StartNew();

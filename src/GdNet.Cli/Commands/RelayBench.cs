@@ -21,7 +21,8 @@ internal static class RelayBench
 {
     private const int Window = 20_000;
 
-    private sealed class Member(NetworkedMultiplayerPeer peer)
+    /// <summary>One bench client: its peer, its MultiplayerAPI with <c>/root/Main/Bench</c>, and its partner.</summary>
+    internal sealed class Member(NetworkedMultiplayerPeer peer)
     {
         public NetworkedMultiplayerPeer Peer { get; } = peer;
 
@@ -221,9 +222,14 @@ internal static class RelayBench
         return new Observed(metrics, admin, http, stop, scraper);
     }
 
-    private sealed record Outcome(long Sent, long InTime, long Delivered, long OutOfOrder, double Seconds);
+    /// <summary>A throughput phase: RPCs sent, received within the time, received in all, out of order, and the time.</summary>
+    internal sealed record Outcome(long Sent, long InTime, long Delivered, long OutOfOrder, double Seconds);
 
-    private static Outcome Measure(List<Member> members, byte[] payload, TimeSpan time, Action serverFrame, CancellationToken ct)
+    /// <summary>
+    /// The throughput phase: every client sends to its partner within the window for <paramref name="time"/>, polling as
+    /// it goes (<paramref name="serverFrame"/> between rounds), then the rest is let arrive (at most 30 s).
+    /// </summary>
+    internal static Outcome Measure(IReadOnlyList<Member> members, byte[] payload, TimeSpan time, Action serverFrame, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < time && !ct.IsCancellationRequested)
@@ -250,16 +256,31 @@ internal static class RelayBench
         }
 
         var elapsed = clock.Elapsed.TotalSeconds;
-        var inTime = members.Sum(m => Volatile.Read(ref m.Node.Received));
+        var inTime = Received(members);
         var sent = members.Sum(m => m.Sent);
         var drain = Stopwatch.StartNew();
-        while (members.Sum(m => Volatile.Read(ref m.Node.Received)) < sent && drain.Elapsed < TimeSpan.FromSeconds(30))
+        while (Received(members) < sent && drain.Elapsed < TimeSpan.FromSeconds(30) && !ct.IsCancellationRequested)
         {
-            members.ForEach(m => m.Api.Poll());
+            foreach (var m in members)
+            {
+                m.Api.Poll();
+            }
+
             serverFrame();
             Thread.Sleep(1);
         }
 
-        return new Outcome(sent, inTime, members.Sum(m => m.Node.Received), members.Sum(m => m.Node.OutOfOrder), elapsed);
+        return new Outcome(sent, inTime, Received(members), members.Sum(m => m.Node.OutOfOrder), elapsed);
+    }
+
+    private static long Received(IReadOnlyList<Member> members)
+    {
+        long n = 0;
+        foreach (var m in members)
+        {
+            n += Volatile.Read(ref m.Node.Received);
+        }
+
+        return n;
     }
 }
