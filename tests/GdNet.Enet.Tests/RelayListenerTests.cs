@@ -424,7 +424,7 @@ public sealed class RelayListenerTests
     }
 
     [Fact]
-    public void PacketLoss_ALossyPathToAClient_IsMeasuredOnItsConnectionAndZeroOnAGoodOne()
+    public void PacketLoss_ALossyPathToAClient_IsMeasuredOnItsConnectionAndNearZeroOnAGoodOne()
     {
         var router = new RelayRouter();
         using var listener = Listen(router);
@@ -454,7 +454,9 @@ public sealed class RelayListenerTests
 
         Assert.True(proxy.Dropped > 0);
         Assert.InRange(toLossy.PacketLoss!.Value, double.Epsilon, 1);
-        Assert.Equal(0, toGood.PacketLoss);
+        // Loopback loses nothing, but ENet counts a reliable packet whose acknowledgement came after its retransmission
+        // timeout as lost, which a loaded machine can cause now and then: the good path's figure is near zero, far below.
+        Assert.True(toGood.PacketLoss!.Value < toLossy.PacketLoss.Value / 10, $"good {toGood.PacketLoss}, lossy {toLossy.PacketLoss}");
         Assert.NotNull(toLossy.RoundTripTime);
     }
 }
