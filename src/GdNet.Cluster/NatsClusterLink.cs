@@ -1158,14 +1158,18 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
 
         if (_connected)
         {
+            // Best effort and bounded: NATS may have gone a moment ago without this node hearing of it yet, and a publish
+            // then waits for a reconnection that may never come. The leases and ids left behind run out or are taken over.
+            using var goodbye = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            var token = goodbye.Token;
             var bye = new byte[_headerLength];
             ClusterWire.WriteHeader(bye, ClusterWire.KindGoodbye, 0, _nodeKey);
-            await QuietlyAsync(() => _nats.PublishAsync(_prefix + ".nodes", bye, serializer: NatsRawSerializer<byte[]>.Default)).ConfigureAwait(false);
+            await QuietlyAsync(() => _nats.PublishAsync(_prefix + ".nodes", bye, serializer: NatsRawSerializer<byte[]>.Default, cancellationToken: token)).ConfigureAwait(false);
             foreach (var r in _rooms.Values)
             {
-                if (r.HostHeld && _hosts is { } hosts)
+                if (r.HostHeld && _hosts is { } hosts && !token.IsCancellationRequested)
                 {
-                    await QuietlyResultAsync(() => hosts.TryDeleteAsync(r.Room.Name, new NatsKVDeleteOpts { Revision = r.HostRevision })).ConfigureAwait(false);
+                    await QuietlyResultAsync(() => hosts.TryDeleteAsync(r.Room.Name, new NatsKVDeleteOpts { Revision = r.HostRevision }, token)).ConfigureAwait(false);
                 }
             }
 
@@ -1173,11 +1177,16 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
             {
                 foreach (var (id, revision) in _claimedIds)
                 {
-                    await QuietlyResultAsync(() => ids.TryDeleteAsync(id.ToString(CultureInfo.InvariantCulture), new NatsKVDeleteOpts { Revision = revision })).ConfigureAwait(false);
+                    if (token.IsCancellationRequested)
+                    {
+                        break;
+                    }
+
+                    await QuietlyResultAsync(() => ids.TryDeleteAsync(id.ToString(CultureInfo.InvariantCulture), new NatsKVDeleteOpts { Revision = revision }, token)).ConfigureAwait(false);
                 }
             }
 
-            await QuietlyResultAsync(() => _nats.PingAsync()).ConfigureAwait(false); // flushes what was published
+            await QuietlyResultAsync(() => _nats.PingAsync(token)).ConfigureAwait(false); // flushes what was published
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -1188,7 +1197,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
 
         await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _connected = false;
-        await _nats.DisposeAsync().ConfigureAwait(false);
+        await _nats.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
     }
 

@@ -89,4 +89,22 @@ public sealed class ClusterOutageTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_node_shuts_down_promptly_while_the_NATS_server_hangs()
+    {
+        await using var cluster = await ClusterKit.StartAsync();
+        var n1 = await cluster.StartNodeAsync("n1", 1, "--no-lobby", "--drain-seconds", "1");
+        var a = Player.Join(n1.Url("r"));
+        await using (a)
+        {
+            await Player.PumpUntilAsync([a], () => a.IsConnected, Wait, () => "a joins");
+        }
+
+        // A frozen server keeps its connections open: the node still believes it is connected, and its goodbye
+        // (publish, lease and id releases, a flush) would wait for an answer that never comes, unless bounded.
+        await cluster.Nats.PauseAsync();
+        Assert.Equal(0, await n1.Serve.TerminateAsync(Wait));
+        Assert.Contains("stopped", n1.Serve.Lines);
+    }
 }

@@ -143,6 +143,15 @@ public sealed class NatsServer : IAsyncDisposable
     /// <summary>Sends SIGKILL (a crash: nothing is flushed) and waits for the exit.</summary>
     public Task KillAsync() => SignalAndWaitAsync("KILL");
 
+    /// <summary>
+    /// Sends SIGSTOP: the server freezes with its connections open, as a hung or partitioned server looks to clients
+    /// (nothing tells them it is gone). <see cref="ResumeAsync"/> or dispose ends it.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Sends SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
     /// <summary>What the server logged, for assertion messages.</summary>
     public string Describe() => $"nats-server {Url} (store {StoreDirectory}, {(IsRunning ? "running" : "not running")}), log tail:\n" + Tail(Log, 3000);
 
@@ -220,6 +229,17 @@ public sealed class NatsServer : IAsyncDisposable
                 throw new TimeoutException($"nats-server was not ready within {StartTimeout.TotalSeconds:0} s.\n{Describe()}");
             }
         }
+    }
+
+    private Task SignalAsync(string signal)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_child is not { } child || child.HasExited)
+        {
+            throw new InvalidOperationException($"nats-server on port {Port} is not running.");
+        }
+
+        return child.SendSignalAsync(signal, StopTimeout);
     }
 
     private async Task SignalAndWaitAsync(string signal)
