@@ -89,7 +89,7 @@ public sealed partial class MultiplayerAPI
             }
 
             cachedPath = entry.Path;
-            node = entry.Resolve(_root);
+            node = entry.Resolve(_root, ref ReceivePathLookups);
             if (node is null)
             {
                 Reject(new RpcRejection(RpcRejectReason.NodeNotFound, sender, packet.Length) { Command = command, NodePath = entry.Path }, null);

@@ -295,15 +295,17 @@ public sealed partial class MultiplayerAPI
         return Error.InvalidParameter;
     }
 
-    /// <summary>The send-cache entry of <paramref name="node"/>'s path, created with the next id on first use.</summary>
+    /// <summary>The send-cache entry of <paramref name="node"/>'s path, created with the next id on first use. The node
+    /// keeps it in its send slot while this API's cache epoch and the version of the node's own tree stay the same.</summary>
     private PathSendEntry GetSendPath(Node node)
     {
-        if (ReferenceEquals(node.SendSlotApi, this) && node.SendSlotVersion == Node.TreeVersion && node.SendSlotEpoch == _cacheEpoch)
+        var version = node.TreeVersion;
+        if (ReferenceEquals(node.SendSlotApi, this) && node.SendSlotVersion == version && node.SendSlotEpoch == _cacheEpoch)
         {
             return node.SendSlotEntry!;
         }
 
-        var version = Node.TreeVersion;
+        SendPathLookups++;
         var path = node.GetRelativePathFrom(_root);
         if (path.Length == 0)
         {

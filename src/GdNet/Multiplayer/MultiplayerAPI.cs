@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GdNet.Peers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,8 +35,9 @@ public delegate void NetworkPeerPacketHandler(int senderId, ReadOnlySpan<byte> p
 /// lobby.Rpc(nameof(Lobby.Say), "hello");           // runs here and on every peer
 /// while (running) { api.Poll(); /* game frame */ }  // receives and dispatches on this thread
 /// </code>
-/// <para><b>Threading:</b> game thread only. <see cref="Poll"/> drains the peer and runs handlers and events on the
-/// caller's thread; <c>Rpc*</c>/<c>Rset*</c> put packets on the peer synchronously.</para>
+/// <para><b>Threading:</b> game thread only. <see cref="Poll"/> reads the peer (at most <see cref="MaxPacketsPerPoll"/>
+/// packets per call) and runs handlers and events on the caller's thread; <c>Rpc*</c>/<c>Rset*</c> put packets on the
+/// peer synchronously.</para>
 /// <para><b>Remote input never throws:</b> anything wrong with a received packet (or a handler that throws) raises
 /// <see cref="RpcRejected"/> with a reason, is counted in <see cref="GetStats"/>, logged at Debug, and the loop
 /// carries on.</para>
@@ -43,12 +45,16 @@ public delegate void NetworkPeerPacketHandler(int senderId, ReadOnlySpan<byte> p
 /// (<see cref="RpcRejectReason.UnknownPeer"/>; Godot would run them, godotengine/godot#41412); path caches are reset when
 /// a peer id connects again and when the connection is lost (#33069); unknown commands are reported instead of ignored;
 /// <see cref="ConnectedToServer"/> is not raised on the server (id 1); <see cref="NetworkPeerDisconnected"/> is raised
-/// only for a peer that was connected.</para>
+/// only for a peer that was connected; <see cref="Poll"/> dispatches at most <see cref="MaxPacketsPerPoll"/> packets
+/// (and, when set, runs for about <see cref="MaxPollDuration"/>) per call, where Godot reads until the peer is empty.</para>
 /// </remarks>
 public sealed partial class MultiplayerAPI
 {
     /// <summary>Default bound on the paths one peer may announce (SIMPLIFY_PATH).</summary>
     public const int DefaultMaxPathCacheEntriesPerPeer = 4096;
+
+    /// <summary>Default <see cref="MaxPacketsPerPoll"/>: 4096 packets per <see cref="Poll"/> (see there why).</summary>
+    public const int DefaultMaxPacketsPerPoll = 4096;
 
     private readonly ILogger _logger;
     private readonly List<int> _connectedPeers = [];
@@ -67,6 +73,13 @@ public sealed partial class MultiplayerAPI
     private int _rpcSenderId;
     private bool _polling;
     private bool _sessionLive;
+    private bool _drainPending; // the last Poll stopped at its budget with packets left: the next one goes on with them
+
+    /// <summary>Times <see cref="GetSendPath"/> missed the node's send slot and computed the path (tests observe the cache).</summary>
+    internal int SendPathLookups;
+
+    /// <summary>Times a cached received path was resolved again because the root's tree changed (tests observe the cache).</summary>
+    internal int ReceivePathLookups;
 
     /// <summary>Creates an API whose <see cref="RootNode"/> is a new node named <c>root</c> (like Godot's <c>/root</c>).</summary>
     /// <param name="logger">Receives Debug events for rejections and failed sends; none by default.</param>
@@ -143,6 +156,7 @@ public sealed partial class MultiplayerAPI
             Clear();
             _peer = value;
             _sessionLive = value is not null;
+            _drainPending = false;
             if (value is not null)
             {
                 value.PeerConnected += _onPeerConnected;
@@ -179,10 +193,14 @@ public sealed partial class MultiplayerAPI
                 throw new InvalidOperationException($"'{value.Name}' is already the root node of another MultiplayerAPI; give each API its own root.");
             }
 
-            _root.ApiAsRoot = null;
+            var old = _root;
+            old.ApiAsRoot = null;
             _root = value;
             _root.ApiAsRoot = this;
-            Node.TreeChanged();
+
+            // Which nodes reach which API changed in both trees (one tree when the old root and the new are connected).
+            old.TreeChanged();
+            value.TreeChanged();
         }
     }
 
@@ -218,6 +236,56 @@ public sealed partial class MultiplayerAPI
         }
     } = DefaultMaxPathCacheEntriesPerPeer;
 
+    /// <summary>
+    /// The most packets one <see cref="Poll"/> dispatches (default <see cref="DefaultMaxPacketsPerPoll"/>, 4096): while
+    /// transports keep the peer's inbox full, <see cref="Poll"/> still returns and the game frame stays a frame. What is
+    /// left stays queued, in order, for the next <see cref="Poll"/>, with the peer events between the packets (a peer's
+    /// connect before its packets, its disconnect after them); nothing is dropped or reordered. Events are not counted.
+    /// </summary>
+    /// <remarks>
+    /// Why 4096: a healthy game never reaches it — 4096 packets a frame at 60 frames/s is about 245,000 packets/s into one
+    /// API, more than a busy server's players send — so it only matters under a flood, where a full inbox of the default
+    /// size (<see cref="PeerInbox.DefaultMaxPackets"/>, 65,536) is worked off over 16 frames instead of freezing one. The
+    /// API's own cost for 4096 packets is about 1.5 ms (376 ns per RPC end to end, README "Performance"), a tenth of a
+    /// 60 Hz frame, plus what the handlers do; bound slow handlers with <see cref="MaxPollDuration"/>. Use a smaller value
+    /// to spread bursts thinner, <see cref="int.MaxValue"/> to read until the peer is empty as Godot does.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
+    public int MaxPacketsPerPoll
+    {
+        get;
+        set
+        {
+            if (value < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "MaxPacketsPerPoll must be at least 1 (each Poll dispatches at least one packet); use int.MaxValue to read until the peer is empty.");
+            }
+
+            field = value;
+        }
+    } = DefaultMaxPacketsPerPoll;
+
+    /// <summary>
+    /// A time budget for one <see cref="Poll"/>: once this long has passed, it stops before the next packet and leaves the
+    /// rest queued, in order, as <see cref="MaxPacketsPerPoll"/> does. At least one packet is dispatched per call, so
+    /// <see cref="TimeSpan.Zero"/> means one packet per <see cref="Poll"/>. Default <see cref="Timeout.InfiniteTimeSpan"/>:
+    /// no time budget, only the packet count. Checked between packets, so one slow handler can overrun it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative and not <see cref="Timeout.InfiniteTimeSpan"/>.</exception>
+    public TimeSpan MaxPollDuration
+    {
+        get;
+        set
+        {
+            if (value < TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "MaxPollDuration must be zero or positive (zero: one packet per Poll), or Timeout.InfiniteTimeSpan for no time budget.");
+            }
+
+            field = value;
+        }
+    } = Timeout.InfiniteTimeSpan;
+
     /// <summary>The connected remote peers, ascending (Godot's <c>get_network_connected_peers()</c>); never this machine.</summary>
     public int[] GetNetworkConnectedPeers() => [.. _connectedPeers];
 
@@ -250,8 +318,11 @@ public sealed partial class MultiplayerAPI
     }
 
     /// <summary>
-    /// Polls the peer, then reads every available packet and dispatches it (Godot's <c>poll()</c>): RPC handlers, rsets
-    /// and events run here, on the caller's thread. Does nothing without a peer or while it is disconnected.
+    /// Polls the peer, then reads the available packets and dispatches them (Godot's <c>poll()</c>): RPC handlers, rsets
+    /// and events run here, on the caller's thread. At most <see cref="MaxPacketsPerPoll"/> packets (and, when set, for
+    /// about <see cref="MaxPollDuration"/>) per call; the rest stay queued, in order, for the next call. Does nothing
+    /// without a peer or while it is disconnected — except to go on with packets a previous call left behind: those
+    /// are dispatched before the session ends, as if the previous call had read them all.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called from inside a handler or event of this API (not re-entrant).</exception>
     public void Poll()
@@ -267,24 +338,44 @@ public sealed partial class MultiplayerAPI
             return;
         }
 
-        if (peer.GetConnectionStatus() == ConnectionStatus.Disconnected)
+        var disconnected = peer.GetConnectionStatus() == ConnectionStatus.Disconnected;
+        if (disconnected && !_drainPending)
         {
             EndSession("the peer is disconnected");
             return;
         }
 
+        var maxPackets = MaxPacketsPerPoll;
+        var maxDuration = MaxPollDuration;
+        var timed = maxDuration != Timeout.InfiniteTimeSpan;
+        var started = timed ? Stopwatch.GetTimestamp() : 0;
+        var dispatched = 0;
+        var cut = false;
         _polling = true;
         try
         {
-            peer.Poll();
+            if (!disconnected)
+            {
+                peer.Poll();
+            }
+
             while (ReferenceEquals(_peer, peer) && peer.AvailablePacketCount > 0)
             {
+                // The budget is checked before the next packet is taken (and the events queued before it are raised),
+                // so what is left keeps its place in the queue.
+                if (dispatched >= maxPackets || (timed && dispatched > 0 && Stopwatch.GetElapsedTime(started) >= maxDuration))
+                {
+                    cut = true;
+                    break;
+                }
+
                 var sender = peer.GetPacketPeer();
                 if (!peer.TryGetPacket(out var packet))
                 {
                     break;
                 }
 
+                dispatched++;
                 _rpcSenderId = sender;
                 try
                 {
@@ -301,8 +392,13 @@ public sealed partial class MultiplayerAPI
             _polling = false;
         }
 
+        if (ReferenceEquals(_peer, peer))
+        {
+            _drainPending = cut;
+        }
+
         MaintainStats();
-        if (ReferenceEquals(_peer, peer) && peer.GetConnectionStatus() == ConnectionStatus.Disconnected)
+        if (ReferenceEquals(_peer, peer) && !_drainPending && peer.GetConnectionStatus() == ConnectionStatus.Disconnected)
         {
             EndSession("the peer is disconnected");
         }

@@ -10,7 +10,7 @@ public partial class Node
 
     // Send-side path cache slot (MultiplayerAPI.Send.cs): valid while api, tree version and cache epoch match.
     internal MultiplayerAPI? SendSlotApi;
-    internal int SendSlotVersion;
+    internal long SendSlotVersion;
     internal int SendSlotEpoch;
     internal PathSendEntry? SendSlotEntry;
 

@@ -17,8 +17,9 @@ namespace GdNet.Multiplayer;
 /// </remarks>
 public partial class Node
 {
-    private static int s_treeVersion;
+    private static long s_lastTreeVersion;
     private string _name;
+    private TreeStamp? _tree; // shared by every node of this node's tree; created on first use, always set once a node has a parent or a child
     private Node? _parent;
     private List<Node>? _children;
     private Dictionary<string, Node>? _childByName;
@@ -32,8 +33,16 @@ public partial class Node
         TypeInfo = RpcTypeInfo.For(GetType());
     }
 
-    /// <summary>Bumped on every change of tree shape or names; caches of paths compare against it.</summary>
-    internal static int TreeVersion => Volatile.Read(ref s_treeVersion);
+    /// <summary>
+    /// The version of this node's tree (the nodes connected to its top node): changed by every edit of that tree's shape
+    /// or names, and by nothing else. Caches of paths compare against it. Versions come from one process-wide sequence,
+    /// so a value is never seen again: a cache stamped in one tree never matches another tree, or the same tree after an
+    /// edit. One field read per call: each node holds its tree's shared <see cref="TreeStamp"/>.
+    /// </summary>
+    internal long TreeVersion => Tree.Version;
+
+    /// <summary>The stamp shared by this node's tree (created on first use for a lone node).</summary>
+    private TreeStamp Tree => _tree ??= new TreeStamp();
 
     internal RpcTypeInfo TypeInfo { get; }
 
@@ -64,7 +73,7 @@ public partial class Node
                 _name = value;
             }
 
-            TreeChanged();
+            Tree.Bump();
         }
     }
 
@@ -109,7 +118,12 @@ public partial class Node
         _children.Add(child);
         _childByName.Add(child._name, child);
         child._parent = this;
-        TreeChanged();
+
+        // The child's subtree leaves its own tree and joins this one: it takes this tree's stamp, which moves on. The
+        // child's old stamp is no longer any node's, so whatever was stamped with it cannot match again.
+        var tree = Tree;
+        child.SetTree(tree);
+        tree.Bump();
     }
 
     /// <summary>Removes <paramref name="child"/> (and its subtree) from this node.</summary>
@@ -125,7 +139,10 @@ public partial class Node
         _children!.Remove(child);
         _childByName!.Remove(child._name);
         child._parent = null;
-        TreeChanged();
+
+        // Two trees now: this one moves on, and the child's subtree gets a stamp of its own (a new version).
+        Tree.Bump();
+        child.SetTree(new TreeStamp());
     }
 
     /// <summary>
@@ -418,5 +435,39 @@ public partial class Node
         }
     }
 
-    internal static void TreeChanged() => Interlocked.Increment(ref s_treeVersion);
+    /// <summary>Marks this node's tree as changed without changing its shape (e.g. a MultiplayerAPI's root was set).</summary>
+    internal void TreeChanged() => Tree.Bump();
+
+    private static long NextTreeVersion() => Interlocked.Increment(ref s_lastTreeVersion);
+
+    /// <summary>Gives every node of this subtree <paramref name="tree"/> (iteratively: trees may be deep).</summary>
+    private void SetTree(TreeStamp tree)
+    {
+        _tree = tree;
+        if (_children is null || _children.Count == 0)
+        {
+            return;
+        }
+
+        var pending = new Stack<Node>(_children);
+        while (pending.TryPop(out var n))
+        {
+            n._tree = tree;
+            if (n._children is not null)
+            {
+                foreach (var c in n._children)
+                {
+                    pending.Push(c);
+                }
+            }
+        }
+    }
+
+    /// <summary>The version holder of one tree, shared by all its nodes, so that an edit invalidates the caches of that tree only.</summary>
+    private sealed class TreeStamp
+    {
+        public long Version = NextTreeVersion();
+
+        public void Bump() => Version = NextTreeVersion();
+    }
 }

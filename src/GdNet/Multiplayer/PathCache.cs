@@ -38,16 +38,18 @@ internal sealed class PathReceiveEntry(string path)
 {
     private Node? _node;
     private Node? _root;
-    private int _version = -1;
+    private long _version = -1;
 
     public string Path { get; } = path;
 
-    /// <summary>The node at <see cref="Path"/> under <paramref name="root"/>, re-resolved only when the tree changed.</summary>
-    public Node? Resolve(Node root)
+    /// <summary>The node at <see cref="Path"/> under <paramref name="root"/>, re-resolved only when the root's tree
+    /// changed (a path never leaves the root's tree); <paramref name="lookups"/> counts the re-resolutions.</summary>
+    public Node? Resolve(Node root, ref int lookups)
     {
-        var version = Node.TreeVersion;
+        var version = root.TreeVersion;
         if (_version != version || !ReferenceEquals(_root, root))
         {
+            lookups++;
             _node = root.ResolvePath(Path);
             _root = root;
             _version = version;
