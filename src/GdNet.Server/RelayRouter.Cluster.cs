@@ -285,17 +285,13 @@ public sealed partial class RelayRouter
     public bool ClusterKick(Room room, string node, int peerId, string reason)
     {
         ArgumentNullException.ThrowIfNull(room);
-        foreach (var m in room.MemberArray)
+        if (!room.KickLocal(peerId, reason))
         {
-            if (m.PeerId == peerId)
-            {
-                LogRemoteKick(_logger, peerId, room.Name, node, reason);
-                m.Close(CloseReason.Kicked, reason);
-                return true;
-            }
+            return false;
         }
 
-        return false;
+        LogRemoteKick(_logger, peerId, room.Name, node, reason);
+        return true;
     }
 
     /// <summary>The most SIMPLIFY_PATH packets kept per peer for a hosted logic taken over by another node.</summary>

@@ -83,7 +83,10 @@ public sealed class Room
     /// Disconnects member <paramref name="peerId"/> (WebSocket close 1000 with <paramref name="reason"/>); a member on
     /// another node of the cluster is disconnected by its node. False when it is not a member.
     /// </summary>
-    public bool Kick(int peerId, string reason)
+    public bool Kick(int peerId, string reason) => KickLocal(peerId, reason) || _router.KickRemote(this, peerId, reason);
+
+    // Disconnects member peerId of this node; false when it is not one.
+    internal bool KickLocal(int peerId, string reason)
     {
         foreach (var m in MemberArray)
         {
@@ -94,7 +97,7 @@ public sealed class Room
             }
         }
 
-        return _router.KickRemote(this, peerId, reason);
+        return false;
     }
 
     /// <inheritdoc/>
