@@ -36,7 +36,6 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     private ILogger _logger = NullLogger.Instance;
     private int _targetPeer;
     private readonly Lock _roomGate = new();
-    private readonly Lock _deliverGate = new();
     private TaskCompletionSource? _roomSignal;
 
     private protected WebSocketMultiplayerPeer()
@@ -236,22 +235,13 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
 
     /// <summary>
     /// Queues a received packet for the game thread when the inbox has room; false (and nothing queued) when it is full,
-    /// so the socket task waits and retries: a reliable transport never drops. Producers are serialised here, so the
-    /// room check and the enqueue cannot race with another connection's. Any thread.
+    /// so the socket task waits and retries: a reliable transport never drops. The room check and the enqueue are one
+    /// atomic step inside the inbox (<see cref="PeerInbox.TryEnqueueIfRoom"/>), so connections deliver concurrently,
+    /// without a lock shared between them, and never take the inbox past its bounds. Each connection delivers from its
+    /// own task, after its connect event and before its disconnect event, so its events and packets keep their order.
+    /// Any thread.
     /// </summary>
-    private protected bool TryDeliver(int from, ReadOnlySpan<byte> payload)
-    {
-        lock (_deliverGate)
-        {
-            if (!InboxHasRoom(payload.Length))
-            {
-                return false;
-            }
-
-            Inbox.TryEnqueue(from, payload);
-            return true;
-        }
-    }
+    private protected bool TryDeliver(int from, ReadOnlySpan<byte> payload) => Inbox.TryEnqueueIfRoom(from, payload);
 
     /// <summary>True when the inbox can take a packet of <paramref name="length"/> bytes now (any thread).</summary>
     private protected bool InboxHasRoom(int length) =>

@@ -1,5 +1,6 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 
 namespace GdNet.Peers;
 
@@ -22,15 +23,28 @@ public readonly record struct DeliverResult(PacketRejectReason? RejectReason)
 /// buffer, and <see cref="TryEnqueueOwned"/> keeps the caller's.
 /// </summary>
 /// <remarks>
-/// <para><b>Producers (any thread):</b> <see cref="TryEnqueue(int, ReadOnlySpan{byte})"/>,
-/// <see cref="TryEnqueueOwned"/>, <see cref="EnqueueEvent"/>, <see cref="Reject(PacketRejection)"/>. They never call user code.</para>
+/// <para><b>Producers (any thread, any number at once):</b> <see cref="TryEnqueue(int, ReadOnlySpan{byte})"/>,
+/// <see cref="TryEnqueueIfRoom"/>, <see cref="TryEnqueueOwned"/>, <see cref="EnqueueEvent"/>,
+/// <see cref="Reject(PacketRejection)"/>. They never call user code and take no lock shared with each other: the bounds
+/// are reserved with compare-exchange on the counters, the entry goes into a lock-free multi-producer queue, and a small
+/// packet is copied into the first chunk no other producer is appending to (one chunk per processor at most, up to 8;
+/// when all are busy the packet gets a pooled buffer of its own rather than wait).</para>
+/// <para><b>Order:</b> entries come out in the order their enqueue calls took effect. A producer's own calls keep their
+/// order, so a transport that queues a peer's connect event, then its packets, then its disconnect event from one task
+/// (or from calls ordered by a lock or an await) sees them raised in that order: the connect event before the packets,
+/// the disconnect event after them. Calls from different threads at the same moment are ordered arbitrarily, as they
+/// were by a lock.</para>
 /// <para><b>Consumer (game thread):</b> <see cref="RaiseDueEvents"/>, <see cref="TryPeekSender"/>,
 /// <see cref="TryDequeue"/>, <see cref="Clear"/>. Events are raised through the owning peer when they reach the front of
 /// the queue, so a peer's connect event comes before its packets and its disconnect event after them.</para>
-/// <para><b>Bounds:</b> at most <see cref="MaxPackets"/> packets and <see cref="MaxBytes"/> bytes are queued; beyond that a
-/// packet is refused with <see cref="PacketRejectReason.QueueFull"/> and the transport decides (TCP: wait and retry;
-/// datagrams: drop, or disconnect the sender). Rejection notices are capped too (<see cref="MaxPendingRejections"/>);
-/// past the cap they are only counted.</para>
+/// <para><b>Bounds:</b> at most <see cref="MaxPackets"/> packets and <see cref="MaxBytes"/> bytes are queued, exactly:
+/// a packet is admitted only by reserving its place in both counters, so concurrent producers never overshoot (a bound
+/// lowered while packets wait applies to the next packet). Beyond that a packet is refused with
+/// <see cref="PacketRejectReason.QueueFull"/> and the transport decides (TCP: wait and retry, see
+/// <see cref="TryEnqueueIfRoom"/>; datagrams: drop, or disconnect the sender). While another producer's packet is being
+/// admitted and then refused for bytes, its packet place is briefly held, so a packet arriving at that instant with the
+/// queue one short of <see cref="MaxPackets"/> may be refused too: the bounds err on the side of refusing. Rejection
+/// notices are capped too (<see cref="MaxPendingRejections"/>); past the cap they are only counted.</para>
 /// </remarks>
 public sealed class PeerInbox : IDisposable
 {
@@ -48,38 +62,63 @@ public sealed class PeerInbox : IDisposable
 
     private const int ChunkSize = 64 * 1024;
     private const int MaxSpareChunks = 4;
+    private const int MaxWriters = 8;
 
-    private struct Entry
+    // One queued item. Data is the packet's owned buffer (byte[]), the chunk holding it (Chunk), a rejection notice
+    // (PacketRejection), or null for an empty packet or a peer event.
+    private readonly struct Entry(PeerEventKind kind, int peer, object? data = null, int offset = 0, int length = 0)
     {
-        public PeerEventKind Kind; // 0 = packet
-        public int Peer;
-        public byte[]? Buffer;     // an owned buffer, or null
-        public Chunk? Chunk;       // or a slice of a chunk, or neither for an empty packet
-        public int Offset;
-        public int Length;
-        public PacketRejection? Rejection;
+        public readonly PeerEventKind Kind = kind; // 0 = packet
+        public readonly int Peer = peer;
+        public readonly int Offset = offset;
+        public readonly int Length = length;
+        public readonly object? Data = data;
     }
 
-    // A pooled buffer shared by small packets. References: one per queued or lent packet, plus one while producers
-    // still append to it; whoever drops the last one recycles it.
+    // A pooled buffer shared by small packets. References: one per queued or lent packet, plus WriterHold while a
+    // writer still appends to it; whoever drops the last one recycles it. The writer counts the packets it copies in
+    // plainly (Written) and converts its hold into those references in one step when it moves on (Retire), so a packet
+    // costs the producer no atomic operation on the chunk: while the hold is in, the count cannot reach zero however
+    // many packets the game thread has already read.
     private sealed class Chunk(byte[] buffer)
     {
+        public const int WriterHold = 1 << 30;
+
         public readonly byte[] Buffer = buffer;
         public int References;
+        public int Written;
+    }
+
+    // Where small packets are copied: one chunk being filled. Busy (0 or 1) is taken with compare-exchange by the one
+    // producer appending; others move on to another writer rather than wait.
+    private sealed class Writer
+    {
+        public int Busy;
+        public Chunk? Chunk;
+        public int Offset;
     }
 
     private readonly NetworkedMultiplayerPeer _owner;
     private readonly Lock _gate = new();
-    private List<Entry> _incoming = new(64);
-    private List<Entry> _local = new(64);
-    private int _localIndex;
+    private readonly ConcurrentQueue<Entry> _incoming = new();
+    private readonly Writer[] _writers;
+    private readonly Chunk?[] _spareChunks = new Chunk?[MaxSpareChunks];
+
+    // Consumer only: the entry taken from the queue but not yet consumed (a packet waiting to be read).
+    private Entry _front;
+    private bool _hasFront;
     private byte[]? _lent;
     private Chunk? _lentChunk;
-    private Chunk? _writeChunk;
-    private int _writeOffset;
-    private readonly Stack<Chunk> _spareChunks = new();
-    private int _queuedPackets;
+
+    // Bounds: packets and bytes admitted (reserved before their entry is queued, released when read or cleared).
+    private int _reservedPackets;
     private long _queuedBytes;
+
+    // Packets whose entry is in the queue (producers count them after the enqueue) and packets taken out (the game
+    // thread alone): their difference is what AvailablePacketCount reports, so a count above zero always means a packet
+    // can be read.
+    private int _publishedPackets;
+    private int _takenPackets;
     private int _pendingRejections;
     private int _maxPackets;
     private long _maxBytes;
@@ -99,6 +138,11 @@ public sealed class PeerInbox : IDisposable
         _maxPackets = maxPackets;
         _maxBytes = maxBytes;
         Pool = pool ?? ArrayPool<byte>.Shared;
+        _writers = new Writer[Math.Clamp(Environment.ProcessorCount, 2, MaxWriters)];
+        for (var i = 0; i < _writers.Length; i++)
+        {
+            _writers[i] = new Writer();
+        }
     }
 
     /// <summary>The pool packet buffers are rented from and returned to. Buffers given to <see cref="TryEnqueueOwned"/> must come from it.</summary>
@@ -128,13 +172,19 @@ public sealed class PeerInbox : IDisposable
         }
     }
 
-    /// <summary>Packets queued (any thread).</summary>
-    public int AvailablePacketCount => Volatile.Read(ref _queuedPackets);
+    /// <summary>
+    /// Packets queued (any thread). A packet being queued by another thread at this instant is counted once its enqueue
+    /// completes, so when the game thread sees a count above zero, <see cref="TryDequeue"/> finds a packet.
+    /// </summary>
+    public int AvailablePacketCount => Math.Max(0, Volatile.Read(ref _publishedPackets) - Volatile.Read(ref _takenPackets));
 
-    /// <summary>Bytes queued (any thread).</summary>
+    /// <summary>Bytes queued, counting packets being queued by other threads at this instant (any thread).</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
-    /// <summary>The lock that orders producers. A peer in this assembly holds it to make its own checks atomic with the enqueue.</summary>
+    /// <summary>
+    /// A lock the inbox itself does not take. A peer in this assembly holds it around its own checks and the enqueue
+    /// that follows (connected peers and their events), so those producers are ordered among themselves.
+    /// </summary>
     internal Lock Gate => _gate;
 
     /// <summary>Copies <paramref name="packet"/> into pooled memory and queues it. Any thread.</summary>
@@ -147,13 +197,39 @@ public sealed class PeerInbox : IDisposable
             return TryEnqueueOwned(fromPeer, buffer, packet.Length);
         }
 
+        return CompleteEnqueue(EnqueueCopyLocked(fromPeer, packet), fromPeer, null, packet.Length);
+    }
+
+    /// <summary>
+    /// For a reliable transport: copies <paramref name="packet"/> into pooled memory and queues it when the bounds have
+    /// room, in one atomic step; when they have not, returns false with nothing queued, counted or reported, so the
+    /// caller waits (stops reading its socket) and tries again. Any thread, concurrently with other producers.
+    /// </summary>
+    public bool TryEnqueueIfRoom(int fromPeer, ReadOnlySpan<byte> packet)
+    {
         QueueFullKind full;
-        lock (_gate)
+        if (packet.Length > MaxChunkedPacketSize)
+        {
+            full = Reserve(packet.Length);
+            if (full == QueueFullKind.None)
+            {
+                var buffer = Pool.Rent(packet.Length);
+                packet.CopyTo(buffer);
+                Publish(new Entry(0, fromPeer, buffer, 0, packet.Length), isPacket: true);
+            }
+        }
+        else
         {
             full = EnqueueCopyLocked(fromPeer, packet);
         }
 
-        return CompleteEnqueue(full, fromPeer, null, packet.Length);
+        if (full != QueueFullKind.None)
+        {
+            return false;
+        }
+
+        _owner.Statistics.CountIn(fromPeer, packet.Length);
+        return true;
     }
 
     /// <summary>
@@ -166,13 +242,7 @@ public sealed class PeerInbox : IDisposable
         ArgumentNullException.ThrowIfNull(rentedBuffer);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, rentedBuffer.Length);
-        QueueFullKind full;
-        lock (_gate)
-        {
-            full = EnqueueOwnedLocked(fromPeer, rentedBuffer, length);
-        }
-
-        return CompleteEnqueue(full, fromPeer, rentedBuffer, length);
+        return CompleteEnqueue(EnqueueOwnedLocked(fromPeer, rentedBuffer, length), fromPeer, rentedBuffer, length);
     }
 
     /// <summary>Queues a peer event, raised in order with the packets. Any thread.</summary>
@@ -184,10 +254,7 @@ public sealed class PeerInbox : IDisposable
             throw new ArgumentException($"EnqueueEvent takes a peer or connection event, not {kind}; report refused packets with Reject.", nameof(kind));
         }
 
-        lock (_gate)
-        {
-            EnqueueEventLocked(kind, peerId);
-        }
+        EnqueueEventLocked(kind, peerId);
     }
 
     /// <summary>Counts a refused packet and queues its <see cref="NetworkedMultiplayerPeer.PacketRejected"/> notice. Any thread.</summary>
@@ -195,15 +262,9 @@ public sealed class PeerInbox : IDisposable
     {
         ArgumentNullException.ThrowIfNull(rejection);
         _owner.Statistics.CountRejection(rejection.Reason);
-        lock (_gate)
+        if (TryTakeRejectionPlace())
         {
-            if (_pendingRejections >= MaxPendingRejections)
-            {
-                return;
-            }
-
-            _pendingRejections++;
-            _incoming.Add(new Entry { Kind = PeerEventKind.PacketRejected, Peer = rejection.PeerId, Rejection = rejection });
+            _incoming.Enqueue(new Entry(PeerEventKind.PacketRejected, rejection.PeerId, rejection));
         }
     }
 
@@ -219,7 +280,7 @@ public sealed class PeerInbox : IDisposable
     {
         if (Advance())
         {
-            fromPeer = _local[_localIndex].Peer;
+            fromPeer = _front.Peer;
             return true;
         }
 
@@ -243,51 +304,68 @@ public sealed class PeerInbox : IDisposable
 
         // An event handler run by Advance may itself have read a packet: give that one back before lending the next.
         ReturnLent();
-        var e = _local[_localIndex];
-        _local[_localIndex++] = default;
-        Interlocked.Decrement(ref _queuedPackets);
-        Interlocked.Add(ref _queuedBytes, -e.Length);
+        var e = _front;
+        _front = default;
+        _hasFront = false;
+        ReleasePlace(e.Length);
         fromPeer = e.Peer;
-        if (e.Chunk is not null)
+        switch (e.Data)
         {
-            _lentChunk = e.Chunk;
-            packet = e.Chunk.Buffer.AsSpan(e.Offset, e.Length);
-        }
-        else
-        {
-            _lent = e.Buffer;
-            packet = e.Buffer is null ? default : e.Buffer.AsSpan(0, e.Length);
+            case Chunk chunk:
+                _lentChunk = chunk;
+                packet = chunk.Buffer.AsSpan(e.Offset, e.Length);
+                break;
+            case byte[] buffer:
+                _lent = buffer;
+                packet = buffer.AsSpan(0, e.Length);
+                break;
+            default:
+                packet = default;
+                break;
         }
 
         return true;
     }
 
-    /// <summary>Drops every queued packet and event, returning every buffer to <see cref="Pool"/> (the lent one too). Game thread.</summary>
+    /// <summary>
+    /// Drops every queued packet and event, returning every buffer to <see cref="Pool"/> (the lent one too). Game thread.
+    /// A packet another thread is queueing at this instant may land just after and stays queued.
+    /// </summary>
     public void Clear()
     {
         ReturnLent();
-        List<Entry> pending;
-        lock (_gate)
+        if (_hasFront)
         {
-            pending = _incoming;
-            _incoming = new List<Entry>(64);
-            Volatile.Write(ref _queuedPackets, 0);
-            Interlocked.Exchange(ref _queuedBytes, 0);
-            _pendingRejections = 0;
-            if (_writeChunk is not null)
-            {
-                Release(_writeChunk);
-                _writeChunk = null;
-            }
+            Drop(_front);
+            _front = default;
+            _hasFront = false;
         }
 
-        ReturnAll(_local, _localIndex);
-        _local.Clear();
-        _localIndex = 0;
-        ReturnAll(pending, 0);
-        lock (_gate)
+        while (_incoming.TryDequeue(out var e))
         {
-            while (_spareChunks.TryPop(out var spare))
+            Drop(e);
+        }
+
+        foreach (var w in _writers)
+        {
+            var spin = default(SpinWait);
+            while (Interlocked.CompareExchange(ref w.Busy, 1, 0) != 0)
+            {
+                spin.SpinOnce();
+            }
+
+            if (w.Chunk is not null)
+            {
+                Retire(w.Chunk);
+                w.Chunk = null;
+            }
+
+            Volatile.Write(ref w.Busy, 0);
+        }
+
+        for (var i = 0; i < _spareChunks.Length; i++)
+        {
+            if (Interlocked.Exchange(ref _spareChunks[i], null) is { } spare)
             {
                 Pool.Return(spare.Buffer);
             }
@@ -304,66 +382,49 @@ public sealed class PeerInbox : IDisposable
         Bytes,
     }
 
-    /// <summary>Queues a packet; the caller holds <see cref="Gate"/> and then calls <see cref="CompleteEnqueue"/> outside it.</summary>
+    /// <summary>
+    /// Queues a packet if the bounds allow; the caller then calls <see cref="CompleteEnqueue"/>. Needs no lock: a peer
+    /// may hold <see cref="Gate"/> to make its own checks atomic with it.
+    /// </summary>
     internal QueueFullKind EnqueueOwnedLocked(int fromPeer, byte[] rentedBuffer, int length)
     {
-        var full = CheckBoundsLocked(length);
+        var full = Reserve(length);
         if (full == QueueFullKind.None)
         {
-            _incoming.Add(new Entry { Peer = fromPeer, Buffer = rentedBuffer, Length = length });
+            Publish(new Entry(0, fromPeer, rentedBuffer, 0, length), isPacket: true);
         }
 
         return full;
     }
 
-    /// <summary>Copies a packet of at most <see cref="MaxChunkedPacketSize"/> bytes into a chunk and queues it; the caller holds <see cref="Gate"/>.</summary>
+    /// <summary>
+    /// Copies a packet of at most <see cref="MaxChunkedPacketSize"/> bytes into pooled memory and queues it if the bounds
+    /// allow. Needs no lock (see <see cref="EnqueueOwnedLocked"/>).
+    /// </summary>
     internal QueueFullKind EnqueueCopyLocked(int fromPeer, ReadOnlySpan<byte> packet)
     {
-        var full = CheckBoundsLocked(packet.Length);
-        if (full != QueueFullKind.None || packet.IsEmpty)
+        var full = Reserve(packet.Length);
+        if (full != QueueFullKind.None)
         {
-            if (full == QueueFullKind.None)
-            {
-                _incoming.Add(new Entry { Peer = fromPeer });
-            }
-
             return full;
         }
 
-        if (_writeChunk is null || ChunkSize - _writeOffset < packet.Length)
+        if (packet.IsEmpty)
         {
-            if (_writeChunk is not null)
-            {
-                Release(_writeChunk);
-            }
-
-            _writeChunk = _spareChunks.TryPop(out var spare) ? spare : new Chunk(Pool.Rent(ChunkSize));
-            _writeChunk.References = 1;
-            _writeOffset = 0;
+            Publish(new Entry(0, fromPeer), isPacket: true);
+        }
+        else if (TryCopyToChunk(packet, out var chunk, out var offset))
+        {
+            Publish(new Entry(0, fromPeer, chunk, offset, packet.Length), isPacket: true);
+        }
+        else
+        {
+            // Every writer is busy with another producer's packet: this one gets a buffer of its own rather than wait.
+            var buffer = Pool.Rent(packet.Length);
+            packet.CopyTo(buffer);
+            Publish(new Entry(0, fromPeer, buffer, 0, packet.Length), isPacket: true);
         }
 
-        packet.CopyTo(_writeChunk.Buffer.AsSpan(_writeOffset));
-        Interlocked.Increment(ref _writeChunk.References);
-        _incoming.Add(new Entry { Peer = fromPeer, Chunk = _writeChunk, Offset = _writeOffset, Length = packet.Length });
-        _writeOffset += packet.Length;
-        return QueueFullKind.None;
-    }
-
-    // Counts one more packet of `length` bytes if the bounds allow it; the caller holds the gate.
-    private QueueFullKind CheckBoundsLocked(int length)
-    {
-        if (_queuedPackets >= Volatile.Read(ref _maxPackets))
-        {
-            return QueueFullKind.Packets;
-        }
-
-        if (_queuedBytes + length > Volatile.Read(ref _maxBytes))
-        {
-            return QueueFullKind.Bytes;
-        }
-
-        Interlocked.Increment(ref _queuedPackets);
-        Interlocked.Add(ref _queuedBytes, length);
         return QueueFullKind.None;
     }
 
@@ -393,9 +454,8 @@ public sealed class PeerInbox : IDisposable
         return DeliverResult.Rejected(PacketRejectReason.QueueFull);
     }
 
-    /// <summary>Queues a peer event; the caller holds <see cref="Gate"/>.</summary>
-    internal void EnqueueEventLocked(PeerEventKind kind, int peerId) =>
-        _incoming.Add(new Entry { Kind = kind, Peer = peerId });
+    /// <summary>Queues a peer event. Needs no lock (see <see cref="EnqueueOwnedLocked"/>).</summary>
+    internal void EnqueueEventLocked(PeerEventKind kind, int peerId) => _incoming.Enqueue(new Entry(kind, peerId));
 
     /// <summary>
     /// Like <see cref="Reject(PacketRejection)"/>, but allocates the notice only when it will be raised (a flood of refused
@@ -404,33 +464,186 @@ public sealed class PeerInbox : IDisposable
     public void Reject(int peerId, PacketRejectReason reason, long size, long limit, string? note = null)
     {
         _owner.Statistics.CountRejection(reason);
-        lock (_gate)
+        if (TryTakeRejectionPlace())
         {
-            if (_pendingRejections >= MaxPendingRejections)
-            {
-                return;
-            }
-
-            _pendingRejections++;
-            _incoming.Add(new Entry { Kind = PeerEventKind.PacketRejected, Peer = peerId, Rejection = new PacketRejection(peerId, reason, size, limit, note) });
+            _incoming.Enqueue(new Entry(PeerEventKind.PacketRejected, peerId, new PacketRejection(peerId, reason, size, limit, note)));
         }
     }
 
     /// <summary>Raises the due events without ending the current packet loan. Game thread.</summary>
     internal void RaiseDueEventsKeepingLoan() => Advance();
 
-    private void ReturnAll(List<Entry> entries, int from)
+    // Admits one more packet of `length` bytes if both bounds allow it, reserving its place in both counters with
+    // compare-exchange: concurrent producers never take the queue past a bound. A packet refused for bytes gives its
+    // packet place back.
+    private QueueFullKind Reserve(int length)
     {
-        foreach (var e in CollectionsMarshal.AsSpan(entries)[from..])
+        var maxPackets = Volatile.Read(ref _maxPackets);
+        var packets = Volatile.Read(ref _reservedPackets);
+        while (true)
         {
-            if (e.Buffer is not null)
+            if (packets >= maxPackets)
             {
-                Pool.Return(e.Buffer);
+                return QueueFullKind.Packets;
             }
-            else if (e.Chunk is not null)
+
+            var seen = Interlocked.CompareExchange(ref _reservedPackets, packets + 1, packets);
+            if (seen == packets)
             {
-                Release(e.Chunk);
+                break;
             }
+
+            packets = seen;
+        }
+
+        var maxBytes = Volatile.Read(ref _maxBytes);
+        var bytes = Interlocked.Read(ref _queuedBytes);
+        while (true)
+        {
+            if (bytes + length > maxBytes)
+            {
+                Interlocked.Decrement(ref _reservedPackets);
+                return QueueFullKind.Bytes;
+            }
+
+            if (length == 0)
+            {
+                return QueueFullKind.None;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _queuedBytes, bytes + length, bytes);
+            if (seen == bytes)
+            {
+                return QueueFullKind.None;
+            }
+
+            bytes = seen;
+        }
+    }
+
+    // Queues an entry; a packet (already reserved) becomes visible to AvailablePacketCount once it is in the queue.
+    private void Publish(in Entry entry, bool isPacket)
+    {
+        _incoming.Enqueue(entry);
+        if (isPacket)
+        {
+            Interlocked.Increment(ref _publishedPackets);
+        }
+    }
+
+    // A packet left the queue (read or cleared): its bound places first, then its visible count.
+    private void ReleasePlace(int length)
+    {
+        if (length != 0)
+        {
+            Interlocked.Add(ref _queuedBytes, -length);
+        }
+
+        Interlocked.Decrement(ref _reservedPackets);
+        Volatile.Write(ref _takenPackets, _takenPackets + 1);
+    }
+
+    private bool TryTakeRejectionPlace()
+    {
+        var n = Volatile.Read(ref _pendingRejections);
+        while (true)
+        {
+            if (n >= MaxPendingRejections)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _pendingRejections, n + 1, n);
+            if (seen == n)
+            {
+                return true;
+            }
+
+            n = seen;
+        }
+    }
+
+    // Copies a small packet into the chunk of the first free writer and takes a reference on it; false when every
+    // writer is busy. Always from the first, so a lone producer fills one chunk after another, as with a single writer.
+    private bool TryCopyToChunk(ReadOnlySpan<byte> packet, [NotNullWhen(true)] out Chunk? chunk, out int offset)
+    {
+        foreach (var w in _writers)
+        {
+            if (Interlocked.CompareExchange(ref w.Busy, 1, 0) != 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (w.Chunk is null || ChunkSize - w.Offset < packet.Length)
+                {
+                    if (w.Chunk is not null)
+                    {
+                        Retire(w.Chunk);
+                    }
+
+                    var fresh = TakeSpare() ?? new Chunk(Pool.Rent(ChunkSize));
+                    fresh.References = Chunk.WriterHold;
+                    fresh.Written = 0;
+                    w.Chunk = fresh;
+                    w.Offset = 0;
+                }
+
+                chunk = w.Chunk;
+                offset = w.Offset;
+                packet.CopyTo(chunk.Buffer.AsSpan(offset));
+                chunk.Written++;
+                w.Offset = offset + packet.Length;
+                return true;
+            }
+            finally
+            {
+                Volatile.Write(ref w.Busy, 0);
+            }
+        }
+
+        chunk = null;
+        offset = 0;
+        return false;
+    }
+
+    private Chunk? TakeSpare()
+    {
+        for (var i = 0; i < _spareChunks.Length; i++)
+        {
+            var spare = Volatile.Read(ref _spareChunks[i]);
+            if (spare is not null && Interlocked.CompareExchange(ref _spareChunks[i], null, spare) == spare)
+            {
+                return spare;
+            }
+        }
+
+        return null;
+    }
+
+    // Gives back what an entry holds (its buffer or chunk reference, its bound places, its rejection place). Game thread.
+    private void Drop(in Entry e)
+    {
+        if (e.Kind == PeerEventKind.PacketRejected)
+        {
+            Interlocked.Decrement(ref _pendingRejections);
+            return;
+        }
+
+        if (e.Kind != 0)
+        {
+            return;
+        }
+
+        ReleasePlace(e.Length);
+        if (e.Data is byte[] buffer)
+        {
+            Pool.Return(buffer);
+        }
+        else if (e.Data is Chunk chunk)
+        {
+            Release(chunk);
         }
     }
 
@@ -449,19 +662,21 @@ public sealed class PeerInbox : IDisposable
         }
     }
 
-    // Drops one reference; the last one keeps the chunk as a spare or gives its buffer back. Any thread.
-    private void Release(Chunk chunk)
+    // The writer moves on from a chunk: its hold becomes one reference per packet it copied in. Writer only.
+    private void Retire(Chunk chunk) => Release(chunk, Chunk.WriterHold - chunk.Written);
+
+    // Drops references; the last one keeps the chunk as a spare or gives its buffer back. Any thread.
+    private void Release(Chunk chunk, int count = 1)
     {
-        if (Interlocked.Decrement(ref chunk.References) != 0)
+        if (Interlocked.Add(ref chunk.References, -count) != 0)
         {
             return;
         }
 
-        lock (_gate)
+        for (var i = 0; i < _spareChunks.Length; i++)
         {
-            if (_spareChunks.Count < MaxSpareChunks)
+            if (Interlocked.CompareExchange(ref _spareChunks[i], chunk, null) is null)
             {
-                _spareChunks.Push(chunk);
                 return;
             }
         }
@@ -475,37 +690,30 @@ public sealed class PeerInbox : IDisposable
     {
         while (true)
         {
-            if (_localIndex >= _local.Count)
+            if (!_hasFront)
             {
-                _local.Clear();
-                _localIndex = 0;
-                lock (_gate)
+                if (!_incoming.TryDequeue(out _front))
                 {
-                    if (_incoming.Count == 0)
-                    {
-                        return false;
-                    }
-
-                    (_local, _incoming) = (_incoming, _local);
+                    return false;
                 }
+
+                _hasFront = true;
             }
 
-            var e = _local[_localIndex];
+            var e = _front;
             if (e.Kind == 0)
             {
                 return true;
             }
 
-            _local[_localIndex++] = default;
+            _front = default;
+            _hasFront = false;
             if (e.Kind == PeerEventKind.PacketRejected)
             {
-                lock (_gate)
-                {
-                    _pendingRejections--;
-                }
+                Interlocked.Decrement(ref _pendingRejections);
             }
 
-            _owner.RaiseQueued(e.Kind, e.Peer, e.Rejection);
+            _owner.RaiseQueued(e.Kind, e.Peer, e.Data as PacketRejection);
         }
     }
 }
