@@ -18,7 +18,7 @@ public sealed class ReliabilityTests(ITestOutputHelper output)
     {
         var result = ExchangeRun.Run(clients: 20, TimeSpan.FromSeconds(3), window: 32);
         output.WriteLine(result.ToString());
-        Assert.True(result.Sent > 1000, result.ToString());
+        Assert.True(result.Sent >= 20 * 32, result.ToString()); // every client sent at least its first window: traffic, not speed
         Assert.Equal((0L, 0L, 0L, 0L), (result.LostToServer, result.LostEchoes, result.Reordered, result.Rejections));
     }
 

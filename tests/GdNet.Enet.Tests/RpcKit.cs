@@ -13,10 +13,16 @@ public sealed class RpcLobby : Node
 
     public List<byte[]> Blobs { get; } = [];
 
+    /// <summary>Marker numbers received (see <see cref="RpcSession.Flush"/>), kept apart from <see cref="Calls"/>.</summary>
+    public List<int> Markers { get; } = [];
+
     private void Record(string what) => Calls.Add($"{what} from {Multiplayer?.GetRpcSenderId()}");
 
     [Remote]
     public void Echo(int n, string s) => Record($"Echo({n},{s})");
+
+    [Remote]
+    public void Marker(int n) => Markers.Add(n);
 
     [RemoteSync]
     public void Shout(string s) => Record($"Shout({s})");
@@ -185,19 +191,23 @@ public sealed class RpcSession : IDisposable
         }
     }
 
-    /// <summary>Keeps polling for <paramref name="duration"/> (to show that something does NOT arrive).</summary>
-    public void PumpFor(TimeSpan duration)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < duration)
-        {
-            foreach (var m in All)
-            {
-                m.Poll();
-            }
+    private int _marker;
 
-            Thread.Sleep(1);
+    /// <summary>
+    /// For "nothing else arrived" checks without waiting a fixed time: <paramref name="sender"/> calls the reliable
+    /// <see cref="RpcLobby.Marker"/> RPC on each of <paramref name="targets"/>, and every machine is polled until each
+    /// target ran it. Reliable packets from one sender reach a target in order (one ENet channel, and the server relays in
+    /// order), so whatever the sender sent before has arrived and been dispatched by then.
+    /// </summary>
+    public void Flush(RpcMachine sender, params RpcMachine[] targets)
+    {
+        var n = ++_marker;
+        foreach (var t in targets)
+        {
+            Assert.Equal(Error.Ok, sender.Lobby.RpcId(t.Id, nameof(RpcLobby.Marker), n));
         }
+
+        PumpUntil(() => targets.All(t => t.Rpc.Markers.Contains(n)));
     }
 
     public void Dispose()

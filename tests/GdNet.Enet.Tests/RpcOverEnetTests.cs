@@ -167,7 +167,7 @@ public sealed class RpcOverEnetTests
 
         Assert.Equal(Error.Ok, a.Lobby.RpcId(b.Id, nameof(RpcLobby.Echo), 3, "direct"));
         s.PumpUntil(() => b.Rpc.Calls.Count == 1);
-        s.PumpFor(TimeSpan.FromMilliseconds(50));
+        s.Flush(a, s.Server);
 
         Assert.Equal([$"Echo(3,direct) from {a.Id}"], b.Rpc.Calls);
         Assert.Empty(s.Server.Rpc.Calls);
@@ -182,7 +182,7 @@ public sealed class RpcOverEnetTests
 
         Assert.Equal(Error.Ok, a.Lobby.RpcId(-excluded.Id, nameof(RpcLobby.Echo), 4, "not you"));
         s.PumpUntil(() => s.Server.Rpc.Calls.Count == 1 && other.Rpc.Calls.Count == 1);
-        s.PumpFor(TimeSpan.FromMilliseconds(50));
+        s.Flush(a, excluded);
 
         Assert.Equal($"Echo(4,not you) from {a.Id}", other.Rpc.Calls[0]);
         Assert.Empty(excluded.Rpc.Calls);
@@ -195,7 +195,7 @@ public sealed class RpcOverEnetTests
 
         Assert.Equal(Error.Ok, s.Clients[0].Lobby.Rpc(nameof(RpcLobby.ToMasterSync), 6));
         s.PumpUntil(() => s.Server.Rpc.Calls.Count == 1);
-        s.PumpFor(TimeSpan.FromMilliseconds(50));
+        s.Flush(s.Clients[0], s.Clients[1]);
 
         Assert.Equal($"ToMasterSync(6) from {s.Clients[0].Id}", s.Server.Rpc.Calls[0]);
         Assert.Equal([$"ToMasterSync(6) from {s.Clients[0].Id}"], s.Clients[0].Rpc.Calls);

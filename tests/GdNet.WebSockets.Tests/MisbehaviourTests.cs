@@ -91,7 +91,7 @@ public class MisbehaviourTests
         Assert.Equal(1, server.Statistics.GetRejections(reason));
         Assert.Equal(good.GetUniqueId(), sp.Packets[0].From);
         Assert.True(server.HasPeer(raw.Id), "one bad message does not disconnect");
-        await PumpForAsync(TimeSpan.FromMilliseconds(30), sp, gp);
+        await FlushAsync(server, [gp], sp, gp);
         Assert.Equal(["connected 1", "succeeded", $"connected {raw.Id}"], gp.Events);
         Assert.Empty(gp.Packets);
     }

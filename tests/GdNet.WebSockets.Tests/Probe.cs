@@ -103,20 +103,30 @@ public static class Net
         }
     }
 
-    /// <summary>Pumps for a while and then checks that nothing matching arrived (for "nobody else notices").</summary>
-    public static async Task PumpForAsync(TimeSpan time, params Probe[] probes)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < time)
-        {
-            foreach (var p in probes)
-            {
-                p.Pump();
-            }
+    private static readonly byte[] Marker = "MARK"u8.ToArray();
 
-            await Task.Delay(1);
+    /// <summary>
+    /// For "nothing else arrived" checks without waiting a fixed time: <paramref name="sender"/> sends a marker packet to
+    /// each of <paramref name="targets"/>, and every probe is pumped until each target has its marker. A sender's packets
+    /// reach a target in the order they were sent (TCP, and the relay keeps each sender's order), so whatever the sender
+    /// sent before has arrived by then. The markers are taken out of the targets' packet lists again.
+    /// </summary>
+    public static async Task FlushAsync(NetworkedMultiplayerPeer sender, Probe[] targets, params Probe[] probes)
+    {
+        var from = sender.GetUniqueId();
+        foreach (var t in targets)
+        {
+            Send(sender, t.Peer.GetUniqueId(), Marker);
+        }
+
+        await PumpUntilAsync(() => targets.All(t => t.Packets.Any(p => IsMarker(p, from))), probes);
+        foreach (var t in targets)
+        {
+            t.Packets.RemoveAll(p => IsMarker(p, from));
         }
     }
+
+    private static bool IsMarker((int From, byte[] Data) packet, int from) => packet.From == from && packet.Data.AsSpan().SequenceEqual(Marker);
 
     public static WebSocketServer StartServer(Action<WebSocketServer>? configure = null, string[]? protocols = null)
     {

@@ -108,10 +108,11 @@ public class ServerClientTests
 
         await PumpUntilAsync(() => bp.Packets.Count == 1, sp, ap, bp);
         Assert.Equal((a.GetUniqueId(), "2A"), (bp.Packets[0].From, Convert.ToHexString(bp.Packets[0].Data)));
-        await PumpForAsync(TimeSpan.FromMilliseconds(50), sp, ap, bp);
+        Assert.Equal(1, server.GetTransportStats().Relayed);
+        await FlushAsync(a, [sp], sp, ap, bp);
+        await FlushAsync(b, [ap], sp, ap, bp);
         Assert.Empty(sp.Packets);
         Assert.Empty(ap.Packets);
-        Assert.Equal(1, server.GetTransportStats().Relayed);
     }
 
     [Fact]
@@ -130,7 +131,7 @@ public class ServerClientTests
 
         await PumpUntilAsync(() => sp.Packets.Count == 1 && bp.Packets.Count == 1 && cp.Packets.Count == 1, sp, ap, bp, cp);
         Assert.All([sp.Packets[0], bp.Packets[0], cp.Packets[0]], p => Assert.Equal(a.GetUniqueId(), p.From));
-        await PumpForAsync(TimeSpan.FromMilliseconds(50), sp, ap, bp, cp);
+        await FlushAsync(b, [ap], sp, ap, bp, cp);
         Assert.Empty(ap.Packets);
     }
 
@@ -149,7 +150,8 @@ public class ServerClientTests
         Send(a, -b.GetUniqueId(), 7);
 
         await PumpUntilAsync(() => sp.Packets.Count == 1 && cp.Packets.Count == 1, sp, ap, bp, cp);
-        await PumpForAsync(TimeSpan.FromMilliseconds(50), sp, ap, bp, cp);
+        await FlushAsync(a, [bp], sp, ap, bp, cp);
+        await FlushAsync(c, [ap], sp, ap, bp, cp);
         Assert.Empty(bp.Packets);
         Assert.Empty(ap.Packets);
     }
