@@ -4,8 +4,18 @@
 # nats-server with JetStream for the cluster tests)
 # when missing, then runs `dotnet test` on the solution and prints one closing line "N passed, N failed".
 # Usage: ./test.sh [extra dotnet test arguments, e.g. --filter Category!=Interop]
+#        ./test.sh --soak   the long reliability runs instead (Category=Soak: ENet 100 clients x 60 s, plain and RPC,
+#                           the 50,000-call bursts; the WebSocket soak 200 clients x 60 s; the cluster soak 50 players
+#                           per node x 60 s), about 6 minutes; sizes from GDNET_SOAK_CLIENTS/_SECONDS and
+#                           GDNET_CLUSTER_SOAK_PLAYERS/_SECONDS
 set -uo pipefail
 cd "$(dirname "$0")"
+
+soak=0
+if [ "${1:-}" = "--soak" ]; then
+  soak=1
+  shift
+fi
 
 need=()
 command -v godot3-server >/dev/null 2>&1 || need+=(godot3-server)
@@ -21,7 +31,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 log=$(mktemp)
-dotnet test GdNet.slnx -c Release --nologo "$@" 2>&1 | tee "$log"
+if [ "$soak" -eq 1 ]; then
+  export GDNET_CLUSTER_SOAK_PLAYERS="${GDNET_CLUSTER_SOAK_PLAYERS:-50}" GDNET_CLUSTER_SOAK_SECONDS="${GDNET_CLUSTER_SOAK_SECONDS:-60}"
+  dotnet test GdNet.slnx -c Release --nologo --filter "Category=Soak|FullyQualifiedName~ClusterSoakTests" "$@" 2>&1 | tee "$log"
+else
+  dotnet test GdNet.slnx -c Release --nologo "$@" 2>&1 | tee "$log"
+fi
 rc=${PIPESTATUS[0]}
 
 # VSTest prints one summary per test project: "Failed!  - Failed: 1, Passed: 9, Skipped: 0, Total: 10, ..."

@@ -11,6 +11,7 @@ namespace GdNet.Enet.Tests;
 /// server checks the order and echoes it; the client checks the echoes. The short run is in CI; the long run
 /// (<c>Category=Soak</c>, excluded by default, sized by GDNET_SOAK_CLIENTS / GDNET_SOAK_SECONDS) is run by hand.
 /// </summary>
+[Collection(LoadCollection.Name)]
 public sealed class ReliabilityTests(ITestOutputHelper output)
 {
     [Fact]

@@ -14,6 +14,7 @@ namespace GdNet.Enet.Tests;
 /// forms run in CI; the long soak and the 50 000-call burst are <c>Category=Soak</c> (excluded by default; sized by
 /// GDNET_SOAK_CLIENTS / GDNET_SOAK_SECONDS).
 /// </summary>
+[Collection(LoadCollection.Name)]
 public sealed class RpcReliabilityTests(ITestOutputHelper output)
 {
     [Fact]

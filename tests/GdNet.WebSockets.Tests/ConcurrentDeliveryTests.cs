@@ -9,6 +9,7 @@ namespace GdNet.WebSockets.Tests;
 /// shared between them), the inbox never holds more than its bound, nothing is lost or duplicated, and each client's
 /// connect event comes before its packets and its disconnect event after them.
 /// </summary>
+[Collection(LoadCollection.Name)]
 public class ConcurrentDeliveryTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using static GdNet.WebSockets.Tests.Net;
 namespace GdNet.WebSockets.Tests;
 
 /// <summary>Many clients at once, for a couple of seconds: nothing lost, nothing reordered, relays included.</summary>
+[Collection(LoadCollection.Name)]
 public class LoadTests
 {
     [Fact]

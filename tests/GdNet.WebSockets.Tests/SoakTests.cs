@@ -5,8 +5,9 @@ namespace GdNet.WebSockets.Tests;
 /// <summary>
 /// The short form of <c>gdnet soak</c> (the same code; the long form is 200 clients for 60 s): clients sending reliable
 /// RPCs to the server and to each other through it, some killed mid-stream, a garbage-sending socket. The heap check is
-/// left to the long form: other tests share this process.
+/// left to the long form (<c>./test.sh --soak</c>, where no other test shares the process).
 /// </summary>
+[Collection(LoadCollection.Name)]
 public class SoakTests
 {
     private static readonly Lazy<Task<SoakOutcome>> ShortRun = new(() => SoakRun.RunAsync(new SoakOptions { Clients = 30, Seconds = 3, Rate = 100, Kill = 3, Garbage = true, HeapTolerance = null }));
@@ -45,6 +46,18 @@ public class SoakTests
         var outcome = await ShortRun.Value;
 
         Assert.StartsWith("closed 1002", outcome.GarbageClose, StringComparison.Ordinal);
+    }
+
+    /// <summary>The long form, `gdnet soak`'s defaults (200 clients × 60 s) with its heap check: <c>./test.sh --soak</c>.</summary>
+    [Fact]
+    [Trait("Category", "Soak")]
+    public async Task SoakRun_LongForm_PassesWithFlatHeap()
+    {
+        var outcome = await SoakRun.RunAsync(new SoakOptions());
+
+        Assert.True(outcome.Passed, string.Join("; ", outcome.Problems));
+        Assert.Equal(0, outcome.Lost);
+        Assert.Equal(0, outcome.Reordered);
     }
 
     [Fact]

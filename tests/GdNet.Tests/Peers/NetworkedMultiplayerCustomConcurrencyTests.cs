@@ -9,6 +9,7 @@ namespace GdNet.Tests.Peers;
 /// The threading model: transport threads call DeliverPacket/AddPeer/RemovePeer while the game thread polls, reads and
 /// puts. Each test is bounded by a deadline and checks order and accounting, not timing.
 /// </summary>
+[Collection(GdNet.Tests.LoadCollection.Name)]
 public class NetworkedMultiplayerCustomConcurrencyTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);

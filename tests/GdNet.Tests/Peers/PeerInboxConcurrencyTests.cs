@@ -9,6 +9,7 @@ namespace GdNet.Tests.Peers;
 /// is lost or duplicated, and each producer's events and packets keep their order. Deterministic: no sleeps, producers
 /// spin while the inbox is full and the consumer drains until every producer is done.
 /// </summary>
+[Collection(GdNet.Tests.LoadCollection.Name)]
 public class PeerInboxConcurrencyTests
 {
     private const int Producers = 8;
