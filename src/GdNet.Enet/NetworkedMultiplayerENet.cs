@@ -83,10 +83,15 @@ public sealed partial class NetworkedMultiplayerENet : NetworkedMultiplayerPeer,
     private bool _disposed;
 
     /// <summary>Creates an inactive peer; call <see cref="CreateServer"/> or <see cref="CreateClient"/>.</summary>
-    /// <param name="logger">Receives connects, disconnects (Information) and refused packets (Debug). Optional.</param>
+    /// <param name="logger">Receives connects, disconnects (Information) and refused packets (Debug); by default a logger of
+    /// <see cref="GdNetLogging.LoggerFactory"/>.</param>
     public NetworkedMultiplayerENet(ILogger? logger = null)
     {
-        Logger = logger ?? NullLogger.Instance;
+        if (logger is not null)
+        {
+            Logger = logger;
+        }
+
         Inbox = new PeerInbox(this);
 
         // Game-thread state follows the events as they are raised, so it agrees with what handlers have seen. These
@@ -319,8 +324,6 @@ public sealed partial class NetworkedMultiplayerENet : NetworkedMultiplayerPeer,
     internal int? ForcedClientId { get; set; }
 
     internal PeerInbox Inbox { get; }
-
-    internal ILogger Logger { get; }
 
     // ------------------------------------------------------------------ Godot methods
 

@@ -33,7 +33,6 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     private long _maxQueuedBytes = DefaultMaxQueuedBytes;
     private int _maxViolations = DefaultMaxViolations;
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(2);
-    private ILogger _logger = NullLogger.Instance;
     private int _targetPeer;
     private readonly Lock _roomGate = new();
     private TaskCompletionSource? _roomSignal;
@@ -134,13 +133,6 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
         }
     }
 
-    /// <summary>Where connections, refusals and disconnections are logged (Debug and Information). Default: nowhere.</summary>
-    public ILogger Logger
-    {
-        get => _logger;
-        set => _logger = value ?? NullLogger.Instance;
-    }
-
     /// <summary>Always <see cref="TransferModeEnum.Reliable"/>: WebSocket runs on TCP. Setting it is accepted and ignored, as in Godot.</summary>
     public override TransferModeEnum TransferMode
     {
@@ -223,7 +215,7 @@ public abstract class WebSocketMultiplayerPeer : NetworkedMultiplayerPeer, IDisp
     public abstract ValueTask DisposeAsync();
 
     private protected WsLimits CreateLimits() =>
-        new(_maxPacketSize + GdMpFrame.HeaderSize, _maxQueuedBytes, _maxViolations, _closeTimeout, _logger);
+        new(_maxPacketSize + GdMpFrame.HeaderSize, _maxQueuedBytes, _maxViolations, _closeTimeout, Logger);
 
     private protected void ThrowIfActive(string what)
     {

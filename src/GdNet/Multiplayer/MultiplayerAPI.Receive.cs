@@ -141,7 +141,7 @@ public sealed partial class MultiplayerAPI
         var mode = node.TryGetOverride(isSet, name, out var overrideMode) ? overrideMode : member?.Mode ?? RpcMode.Disabled;
         if (member is null || mode == RpcMode.Disabled)
         {
-            Reject(new RpcRejection(RpcRejectReason.NotExposed, sender, packet.Length) { Command = command, NodePath = node.GetRelativePathFrom(_root), Member = name.ToString(), Mode = mode }, node);
+            Reject(new RpcRejection(RpcRejectReason.NotExposed, sender, packet.Length) { Command = command, NodePath = node.GetRelativePathFrom(_root), Member = name.ToString(), Mode = mode, NodeTypeInfo = node.TypeInfo }, node);
             return;
         }
 

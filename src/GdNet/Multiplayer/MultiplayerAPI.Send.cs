@@ -17,15 +17,16 @@ public sealed partial class MultiplayerAPI
     /// else the peer's <c>PutPacket</c> result.</returns>
     public Error SendBytes(ReadOnlySpan<byte> bytes, int id = 0, TransferModeEnum mode = TransferModeEnum.Reliable)
     {
+        LastErrorMessage = null;
         if (bytes.IsEmpty)
         {
-            return SendFailed(Error.InvalidData, "send_bytes", "-", null, "no bytes to send");
+            return SendFailed(Error.InvalidData, "send_bytes", "-", null, "there are no bytes to send; a RAW packet needs at least one");
         }
 
         var peer = _peer;
         if (peer is null || peer.GetConnectionStatus() != ConnectionStatus.Connected)
         {
-            return SendFailed(Error.Unconfigured, "send_bytes", "-", null, peer is null ? "no network peer" : "the network peer is not connected");
+            return SendFailed(Error.Unconfigured, "send_bytes", "-", null, peer is null ? NoPeer : NotConnected(peer));
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(bytes.Length + 1);
@@ -51,19 +52,25 @@ public sealed partial class MultiplayerAPI
     /// <summary>Godot's <c>rpcp</c>/<c>rsetp</c>: decides the local call and the network send (spec §3.6), then does both.</summary>
     internal Error SendCall(Node node, int target, bool unreliable, bool isSet, string name, ReadOnlySpan<Variant> args)
     {
+        LastErrorMessage = null;
         var op = isSet ? "rset" : "rpc";
         var peer = _peer;
         if (peer is null)
         {
-            return SendFailed(Error.Unconfigured, op, name, node, "no network peer is set");
+            return SendFailed(Error.Unconfigured, op, name, node, NoPeer);
         }
 
         if (peer.GetConnectionStatus() != ConnectionStatus.Connected)
         {
-            return SendFailed(Error.Unconfigured, op, name, node, "the network peer is not connected");
+            return SendFailed(Error.Unconfigured, op, name, node, NotConnected(peer));
         }
 
         var member = isSet ? node.TypeInfo.FindProperty(name) : node.TypeInfo.FindMethod(name);
+        if (member is null && !node.TryGetOverride(isSet, name, out _))
+        {
+            WarnNotAMember(node, isSet, name);
+        }
+
         var ownId = peer.GetUniqueId();
         var callLocal = false;
         var skipNetwork = false;
@@ -87,7 +94,9 @@ public sealed partial class MultiplayerAPI
         {
             if (!callLocal)
             {
-                return SendFailed(Error.InvalidParameter, op, name, node, "calling it on yourself is not allowed by its mode");
+                return SendFailed(Error.InvalidParameter, op, name, node, member is null
+                    ? $"it is sent to yourself (peer {ownId}) and is not an RPC member of the node here{NameHint(node, isSet, name)}"
+                    : $"it is sent to yourself (peer {ownId}) and its mode {member.Mode} does not run it locally; use a sync mode (RemoteSync, MasterSync, PuppetSync) or call the member directly");
             }
         }
         else if (!skipNetwork)
@@ -112,7 +121,7 @@ public sealed partial class MultiplayerAPI
     {
         if (target != 0 && (target == int.MinValue || !IsConnectedPeer(Math.Abs(target))))
         {
-            return SendFailed(Error.DoesNotExist, isSet ? "rset" : "rpc", name, node, $"peer {target} is not connected");
+            return SendFailed(Error.DoesNotExist, isSet ? "rset" : "rpc", name, node, $"peer {target} is not connected; target a connected peer (GetNetworkConnectedPeers), 0 for everyone or -id for everyone but id");
         }
 
         var entry = GetSendPath(node);
@@ -337,16 +346,44 @@ public sealed partial class MultiplayerAPI
         peer.TransferMode = mode;
         var result = peer.PutPacket(packet);
         CountOut(target, packet.Length, node);
+        if (result != Error.Ok)
+        {
+            LastErrorMessage = peer.LastErrorMessage ?? $"the network peer refused the packet with {result}";
+        }
+
         return result;
     }
 
+    private const string NoPeer = "no network peer is set; assign NetworkPeer first (a WebSocketClient, NetworkedMultiplayerENet or NetworkedMultiplayerCustom)";
+
+    private static string NotConnected(NetworkedMultiplayerPeer peer) =>
+        $"the network peer is {peer.GetConnectionStatus()}, not Connected; call after ConnectedToServer (client) or once the server listens";
+
+    // ", did you mean 'X'? …" when the node has a member whose name nearly matches, else empty.
+    private static string NameHint(Node node, bool isSet, string name) =>
+        RpcNameHint.Suggest(node.TypeInfo, isSet, name) is { } near
+            ? $"; did you mean '{near}'? Wire names are case-sensitive: to answer to '{name}' (a GDScript-style name) give the C# member [Remote(Name = \"{name}\")] or the mode attribute it needs"
+            : string.Empty;
+
     private Error SendFailed(Error error, string operation, string member, Node? node, string why)
     {
-        if (_logger.IsEnabled(LogLevel.Debug))
+        var text = $"{operation} '{member}' on {(node is null ? "-" : node.GetRelativePathFrom(_root))} failed with {error}: {why}";
+        LastErrorMessage = text;
+        if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryTake(out var skipped))
         {
-            MultiplayerLog.SendFailed(_logger, operation, member, node is null ? "-" : node.GetRelativePathFrom(_root), error, why);
+            MultiplayerLog.CallFailed(_logger, text, skipped);
         }
 
         return error;
+    }
+
+    // The call goes out although the node here has no such RPC member (the remote side decides, as in Godot): warn once
+    // in a while, with the near match when there is one.
+    private void WarnNotAMember(Node node, bool isSet, string name)
+    {
+        if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryTake(out var skipped))
+        {
+            MultiplayerLog.NotAMember(_logger, isSet ? "an rset property" : "an RPC", name, node.GetRelativePathFrom(_root), NameHint(node, isSet, name), skipped);
+        }
     }
 }

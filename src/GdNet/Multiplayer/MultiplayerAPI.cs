@@ -57,6 +57,7 @@ public sealed partial class MultiplayerAPI
     public const int DefaultMaxPacketsPerPoll = 4096;
 
     private readonly ILogger _logger;
+    private readonly LogRateLimiter _failureLog = new();
     private readonly List<int> _connectedPeers = [];
     private readonly Dictionary<int, Dictionary<int, PathReceiveEntry>> _pathGetCache = [];
     private readonly Dictionary<string, PathSendEntry> _pathSendCache = new(StringComparer.Ordinal);
@@ -82,10 +83,11 @@ public sealed partial class MultiplayerAPI
     internal int ReceivePathLookups;
 
     /// <summary>Creates an API whose <see cref="RootNode"/> is a new node named <c>root</c> (like Godot's <c>/root</c>).</summary>
-    /// <param name="logger">Receives Debug events for rejections and failed sends; none by default.</param>
+    /// <param name="logger">Receives warnings for calls that fail (rate-limited) and Debug events for rejected packets; by
+    /// default a logger of <see cref="GdNetLogging.LoggerFactory"/>.</param>
     public MultiplayerAPI(ILogger? logger = null)
     {
-        _logger = logger ?? NullLogger.Instance;
+        _logger = logger ?? GdNetLogging.CreateLogger<MultiplayerAPI>();
         _root = new Node { Name = "root" };
         _root.ApiAsRoot = this;
         _onPeerConnected = AddPeer;
@@ -95,6 +97,18 @@ public sealed partial class MultiplayerAPI
         _onServerDisconnected = OnServerDisconnected;
         _onPacketRejected = r => RaiseSafe(PacketRejected, r, nameof(PacketRejected));
     }
+
+    /// <summary>Creates an API that logs through a logger of <paramref name="loggerFactory"/>.</summary>
+    public MultiplayerAPI(ILoggerFactory loggerFactory)
+        : this((loggerFactory ?? throw new ArgumentNullException(nameof(loggerFactory))).CreateLogger<MultiplayerAPI>())
+    {
+    }
+
+    /// <summary>
+    /// Why the last RPC, rset or <see cref="SendBytes(ReadOnlySpan{byte}, int, TransferModeEnum)"/> call that returned an
+    /// error failed, in words with what to do (also logged as a rate-limited warning); null when it succeeded. Game thread.
+    /// </summary>
+    public string? LastErrorMessage { get; private set; }
 
     /// <summary>Godot's <c>network_peer_connected(id)</c>: a remote peer connected.</summary>
     public event Action<int>? NetworkPeerConnected;

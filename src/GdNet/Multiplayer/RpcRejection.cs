@@ -107,6 +107,14 @@ public sealed class RpcRejection
     /// <summary>The exception of <see cref="RpcRejectReason.HandlerThrew"/>.</summary>
     public Exception? Exception { get; init; }
 
+    /// <summary>The node's RPC table, for the "did you mean" hint of <see cref="RpcRejectReason.NotExposed"/> (worked out only when read).</summary>
+    internal RpcTypeInfo? NodeTypeInfo { get; init; }
+
+    /// <summary>For <see cref="RpcRejectReason.NotExposed"/>: the node's member whose name nearly matches <see cref="Member"/>, if any.</summary>
+    public string? Suggestion => Reason == RpcRejectReason.NotExposed && NodeTypeInfo is { } info && Member is { } member
+        ? RpcNameHint.Suggest(info, Command == 1, member)
+        : null;
+
     /// <summary>A readable one-line explanation.</summary>
     public string Detail => Reason switch
     {
@@ -115,7 +123,7 @@ public sealed class RpcRejection
         RpcRejectReason.InvalidPathOffset => F($"path offset {Value} is not inside the {PacketSize}-byte packet from peer {PeerId}"),
         RpcRejectReason.UnknownCachedPath => F($"peer {PeerId} used path cache id {Value}, which it never announced"),
         RpcRejectReason.NodeNotFound => F($"no node at path '{NodePath}' (from peer {PeerId})"),
-        RpcRejectReason.NotExposed => F($"'{Member}' on {NodePath} is not {(Command == 1 ? "an rset property" : "an RPC method")} (no mode) (from peer {PeerId})"),
+        RpcRejectReason.NotExposed => F($"'{Member}' on {NodePath} is not {(Command == 1 ? "an rset property" : "an RPC method")} (no mode) (from peer {PeerId}){(Suggestion is { } near ? F($"; did you mean '{near}'? Wire names are case-sensitive: give the C# member [Remote(Name = \"{Member}\")] (or the mode it needs) to answer to '{Member}'") : string.Empty)}"),
         RpcRejectReason.ForbiddenByMode => F($"{(Command == 1 ? "RSET" : "RPC")} '{Member}' is not allowed on node {NodePath} from peer {PeerId}: mode is {Mode}, master is {NetworkMaster}"),
         RpcRejectReason.UndecodableArgument => F($"argument {ArgumentIndex} of '{Member}' on {NodePath} from peer {PeerId} does not decode: {DecodeError?.Message ?? "missing"}"),
         RpcRejectReason.ObjectsNotAllowed => F($"argument {ArgumentIndex} of '{Member}' on {NodePath} from peer {PeerId} is an object, and object decoding is off"),

@@ -139,6 +139,13 @@ internal sealed class RpcTypeInfo
     public RpcMember? FindPropertyByWireName(ReadOnlySpan<char> wireName) =>
         _properties.ByWireSpan.TryGetValue(wireName, out var m) ? m : null;
 
+    /// <summary>The wire names and C# names of the RPC methods (or, with <paramref name="properties"/>, the rset members), for hints.</summary>
+    public IEnumerable<string> MemberNames(bool properties)
+    {
+        var t = properties ? _properties : _methods;
+        return t.ByWire.Keys.Concat(t.ByClr.Keys).Distinct(StringComparer.Ordinal);
+    }
+
     /// <summary>Finds a method by wire name, else by C# name (sending side).</summary>
     public RpcMember? FindMethod(string name)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace GdNet.Peers;
 
 public sealed partial class NetworkedMultiplayerCustom
@@ -19,15 +21,22 @@ public sealed partial class NetworkedMultiplayerCustom
         if (packet.Length > _maxPacketSize)
         {
             Statistics.CountRejection(PacketRejectReason.TooLarge);
-            return Error.ParameterRangeError;
+            return Fail(Error.ParameterRangeError, string.Create(CultureInfo.InvariantCulture,
+                $"PutPacket: the packet has {packet.Length} bytes, over the maximum packet size of {_maxPacketSize}; send less, or raise SetMaxPacketSize on both ends."));
         }
 
         var handler = PacketGenerated;
-        if (handler is null || _status == ConnectionStatus.Disconnected)
+        if (handler is null)
         {
-            return Error.Unconfigured;
+            return Fail(Error.Unconfigured, "PutPacket: nothing handles PacketGenerated; subscribe to it and carry the packets over your transport.");
         }
 
+        if (_status == ConnectionStatus.Disconnected)
+        {
+            return Fail(Error.Unconfigured, "PutPacket: the peer is Disconnected; call Initialize or SetConnectionStatus(Connected) first.");
+        }
+
+        ClearLastError();
         var target = _targetPeer;
         Statistics.CountOut(target, packet.Length);
         handler(target, packet, _transferMode);

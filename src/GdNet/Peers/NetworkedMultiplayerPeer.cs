@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace GdNet.Peers;
 
 /// <summary>
@@ -25,6 +28,51 @@ public abstract class NetworkedMultiplayerPeer : PacketPeer
 
     /// <summary>Traffic and rejection counters of this peer.</summary>
     public PeerStatistics Statistics { get; } = new();
+
+    private readonly LogRateLimiter _failureLog = new(LogRateLimiter.DefaultLinesPerSecond);
+    private ILogger _logger;
+
+    /// <summary>Creates a peer that logs through <see cref="GdNetLogging.LoggerFactory"/> until <see cref="Logger"/> is set.</summary>
+    protected NetworkedMultiplayerPeer()
+    {
+        _logger = GdNetLogging.LoggerFactory.CreateLogger(GetType().FullName ?? nameof(NetworkedMultiplayerPeer));
+    }
+
+    /// <summary>
+    /// The peer's log: a warning for each call that fails (rate-limited), and the transport's own events (connections,
+    /// rejected packets). Defaults to a logger of <see cref="GdNetLogging.LoggerFactory"/> as it was when the peer was
+    /// created; null sets none.
+    /// </summary>
+    public ILogger Logger
+    {
+        get => _logger;
+        set => _logger = value ?? NullLogger.Instance;
+    }
+
+    /// <summary>
+    /// Why the last call on this peer that returned an error failed, in words with what to do; null when it succeeded.
+    /// Set by the call that returned the <see cref="Error"/> (game thread), beside a rate-limited warning in
+    /// <see cref="Logger"/>.
+    /// </summary>
+    public string? LastErrorMessage { get; private set; }
+
+    /// <summary>
+    /// Records why a call failed (see <see cref="LastErrorMessage"/>), logs it as a rate-limited warning and returns
+    /// <paramref name="error"/>; for peer authors.
+    /// </summary>
+    protected Error Fail(Error error, string message)
+    {
+        LastErrorMessage = message;
+        if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryTake(out var skipped))
+        {
+            PeerLog.CallFailed(_logger, error, message, skipped);
+        }
+
+        return error;
+    }
+
+    /// <summary>Clears <see cref="LastErrorMessage"/> after a call that succeeded; for peer authors.</summary>
+    protected void ClearLastError() => LastErrorMessage = null;
 
     /// <summary>Godot's <c>set_target_peer(id)</c>: 0 everyone, a positive id that peer, −id everyone but that peer.</summary>
     public abstract void SetTargetPeer(int id);

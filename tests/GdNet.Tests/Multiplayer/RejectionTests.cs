@@ -59,7 +59,7 @@ public class RejectionTests
     }
 
     /// <summary>A full-path REMOTE_CALL to Main/Lobby.</summary>
-    private static byte[] Call(string method, Variant[] args, string path = "Main/Lobby", bool fullObjects = false)
+    internal static byte[] Call(string method, Variant[] args, string path = "Main/Lobby", bool fullObjects = false)
     {
         var bytes = new List<byte> { 0, 0, 0, 0, 0 };
         bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(method));
