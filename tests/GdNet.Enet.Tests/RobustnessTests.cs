@@ -113,6 +113,9 @@ public sealed class RobustnessTests
         server.Peer.RefuseNewConnections = true;
         server.Peer.RefuseNewConnections = false;
         using var client = Connected(server);
+
+        Assert.False(server.Peer.RefuseNewConnections);
+        Assert.Equal(ConnectionStatus.Connected, client.Peer.GetConnectionStatus());
     }
 
     [Fact]

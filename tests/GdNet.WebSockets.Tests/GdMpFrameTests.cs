@@ -72,7 +72,12 @@ public class GdMpFrameTests
 
         GdMpFrame.WriteSystem(buffer, GdMpMessageType.SysId, 25803756);
 
-        Assert.Equal("030100000000000000ecbb8901", Convert.ToHexStringLower(buffer));
+        Assert.Equal("030100000000000000ecbb8901", Convert.ToHexStringLower(buffer)); // spec: a SYS_ID seen on the wire
+
+        // and the SYS_ID frame of the generated capture (rpc-packets.json), for that run's client id
+        var captured = BinaryFrames().Select(u => u.GetProperty("frame_payload_hex").GetString()!).First(h => h.StartsWith("03", StringComparison.Ordinal));
+        GdMpFrame.WriteSystem(buffer, GdMpMessageType.SysId, (int)Capture.Value.GetProperty("ids").GetProperty("client").GetInt64());
+        Assert.Equal(captured, Convert.ToHexStringLower(buffer));
     }
 
     [Fact]

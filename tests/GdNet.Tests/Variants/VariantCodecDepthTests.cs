@@ -5,8 +5,9 @@ using Xunit;
 namespace GdNet.Tests.Variants;
 
 /// <summary>
-/// Nesting limits. Godot 3.2.3 has none: 5000 nested arrays decode and 200000 crash the engine (spec §1.8). GdNet always
-/// enforces Godot 3.5's limit of 1024 levels on decode and encode, and also stops before the stack runs out.
+/// Nesting limits. Godot 3.2.3 has none: 1026 nested arrays decode and 200000 crash the engine (both recorded in
+/// Data/decode-rules.json and checked by <see cref="VariantCodecDecodeRulesTests"/>; spec §1.8). GdNet always enforces
+/// Godot 3.5's limit of 1024 levels on decode and encode, and also stops before the stack runs out.
 /// </summary>
 public sealed class VariantCodecDepthTests
 {
@@ -43,7 +44,10 @@ public sealed class VariantCodecDepthTests
         Assert.Equal(bytes.Length, consumed);
     }
 
-    /// <summary>Difference from Godot 3.2.3, which decodes this; Godot 3.5 fails it the same way (ERR_OUT_OF_MEMORY).</summary>
+    /// <summary>
+    /// Difference from Godot 3.2.3, which decodes this (decode-rules.json: nested_arrays_1026); Godot 3.5 fails it the
+    /// same way (ERR_OUT_OF_MEMORY).
+    /// </summary>
     [Fact]
     public void TryRead_1026NestedArrays_FailsTooDeepUnlike323()
     {
@@ -53,7 +57,7 @@ public sealed class VariantCodecDepthTests
         Assert.Equal(1025 * 8, error.Offset);
     }
 
-    /// <summary>Difference: this 1.6 MB blob segfaults Godot 3.2.3.</summary>
+    /// <summary>Difference: this 1.6 MB blob segfaults Godot 3.2.3 (decode-rules.json: nested_arrays_200000).</summary>
     [Fact]
     public void TryRead_200000NestedArrays_FailsTooDeepWithoutCrashing()
     {

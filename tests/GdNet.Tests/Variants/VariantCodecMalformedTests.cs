@@ -23,6 +23,10 @@ public sealed class VariantCodecMalformedTests
     public static TheoryData<string> MalformedValueNames =>
         NamesOf("malformed", e => !DeliberateDifferences.Contains(e.GetProperty("name").GetString()!) && Outcome(e) == "value");
 
+    /// <summary>The malformed vectors Godot rejects, with the error code it returned (Data/decode-rules.json).</summary>
+    public static TheoryData<string> MalformedErrorCodeNames =>
+        DecodeRules.Names("malformed_errors", e => !DeliberateDifferences.Contains(e.GetProperty("name").GetString()!));
+
     private static string Outcome(JsonElement entry) => entry.GetProperty("bytes2var").GetProperty("outcome").GetString()!;
 
     private static (byte[] Bytes, VariantReadOptions Options) Input(string name)
@@ -42,6 +46,21 @@ public sealed class VariantCodecMalformedTests
         Assert.True(value.IsNil);
         Assert.Equal(0, consumed);
     }
+
+    [Theory]
+    [MemberData(nameof(MalformedErrorCodeNames))]
+    public void TryRead_MalformedVectorGodotRejects_ReportsGodotsErrorCode(string name)
+    {
+        var (bytes, options) = Input(name);
+        var recorded = DecodeRules.Entry("malformed_errors", name).GetProperty("error");
+
+        Assert.False(VariantCodec.TryRead(bytes, options, out _, out _, out var error));
+        Assert.Equal(DecodeRules.GodotError(recorded), error.GodotError);
+    }
+
+    [Fact]
+    public void MalformedErrorCodes_CoverEveryVectorGodotRejects() =>
+        Assert.Equal(MalformedErrorNames.Count + 1, DecodeRules.Section("malformed_errors").Count()); // + the unknown class
 
     [Theory]
     [MemberData(nameof(MalformedErrorNames))]
@@ -65,7 +84,7 @@ public sealed class VariantCodecMalformedTests
         Assert.InRange(consumed, 4, bytes.Length);
         if (expected.TryGetProperty("object_class", out var objectClass))
         {
-            AssertObjectClass(objectClass.GetString()!, value.AsObject());
+            DecodeRules.AssertObjectClass(objectClass.GetString()!, value.AsObject());
         }
         else
         {
@@ -125,21 +144,23 @@ public sealed class VariantCodecMalformedTests
     }
 
     [Fact]
-    public void TryRead_FullObjectClassRefusedByIsKnownClass_FailsUnavailableAsGodot()
+    public void TryRead_FullObjectClassRefusedByIsKnownClass_FailsWithGodotsErrorCode()
     {
         var (bytes, options) = Input("object_full_unknown_class_allowed");
         options = options with { IsKnownClass = name => name is "Reference" or "Node" };
+        var recorded = DecodeRules.Entry("malformed_errors", "object_full_unknown_class_allowed").GetProperty("error");
 
         Assert.False(VariantCodec.TryRead(bytes, options, out _, out _, out var error));
         Assert.Equal(VariantErrorReason.UnknownClass, error.Reason);
-        Assert.Equal(GdNet.Error.Unavailable, error.GodotError);
+        Assert.Equal(DecodeRules.GodotError(recorded), error.GodotError);
         Assert.Equal(4, error.Offset);
     }
 
     /// <summary>
-    /// Difference: Godot 3.2.3 reports the 3 missing padding bytes of a PoolByteArray at the very end of the buffer as
-    /// consumed (12 for these 9 bytes). GdNet never reports more bytes than the buffer holds, so a caller walking
-    /// consecutive values cannot step past the end.
+    /// Difference: Godot 3.2.3 accepts these 9 bytes (the malformed vector) and, per the spec (§1.4, read from the
+    /// source: the length it reports is not visible from GDScript, so no vector records it), reports 12 as consumed.
+    /// GdNet never reports more bytes than the buffer holds, so a caller walking consecutive values cannot step past the
+    /// end.
     /// </summary>
     [Fact]
     public void Read_PoolByteArrayMissingPaddingAtEnd_ReportsOnlyTheBytesPresent()
@@ -159,21 +180,5 @@ public sealed class VariantCodecMalformedTests
         VariantCodec.Read(bytes, out var consumed);
 
         Assert.Equal(12, consumed);
-    }
-
-    private static void AssertObjectClass(string expectedClass, GodotObjectValue? actual)
-    {
-        switch (expectedClass)
-        {
-            case "null":
-                Assert.Null(actual);
-                break;
-            case "EncodedObjectAsID":
-                Assert.IsType<EncodedObjectAsId>(actual);
-                break;
-            default:
-                Assert.Equal(expectedClass, Assert.IsType<ObjectData>(actual).ClassName);
-                break;
-        }
     }
 }

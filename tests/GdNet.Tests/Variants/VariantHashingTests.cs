@@ -75,13 +75,45 @@ public sealed class VariantHashingTests
         Assert.Equal(Make().GetHashCode(), Make().GetHashCode());
     }
 
+    /// <summary>
+    /// Past the hash depth limit a container only adds its type and count, so an array holding itself hashes like any
+    /// chain of one-item arrays longer than the limit, whatever lies at its far end, and the hash is the same every time.
+    /// </summary>
     [Fact]
-    public void GetHashCode_ArrayContainingItself_Terminates()
+    public void GetHashCode_ArrayContainingItself_HashesLikeItsUnrollingPastTheDepthLimit()
     {
         var array = new VariantArray();
         array.Add(array);
+        static VariantArray Chain(int levels, Variant innermost, int wideLevel = -1)
+        {
+            var inner = new VariantArray { innermost };
+            for (var level = levels - 1; level > 0; level--)
+            {
+                inner = level == wideLevel ? new VariantArray { inner, 0 } : new VariantArray { inner };
+            }
 
-        _ = array.GetHashCode();
+            return inner;
+        }
+
+        var hash = array.GetHashCode();
+
+        Assert.Equal(hash, array.GetHashCode());
+        Assert.Equal(hash, Variant.From(array).GetHashCode());
+        Assert.Equal(hash, Chain(2000, "end").GetHashCode());
+        Assert.Equal(hash, Chain(3000, 42).GetHashCode());
+        Assert.NotEqual(hash, Chain(2000, "end", wideLevel: 10).GetHashCode()); // a difference within the limit counts
+    }
+
+    [Fact]
+    public void GetHashCode_DictionaryContainingItself_IsStable()
+    {
+        var dictionary = new VariantDictionary();
+        dictionary["self"] = dictionary;
+        var other = new VariantDictionary();
+        other["self"] = other;
+
+        Assert.Equal(dictionary.GetHashCode(), dictionary.GetHashCode());
+        Assert.Equal(dictionary.GetHashCode(), other.GetHashCode()); // the same shape at every level
     }
 
     /// <summary>50,000 int keys that all collide under a folded 64-bit hash decode in linear time.</summary>

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using FsCheck;
 using FsCheck.Fluent;
+using GdNet.TestSupport;
 using GdNet.Variants;
 using Xunit;
 
@@ -169,6 +170,22 @@ public class VariantTextTests
         var expected = VariantTextGolden.Build(e.TryGetProperty("gdnet_value", out var mine) ? mine : e.GetProperty("godot_value"));
         Assert.Equal(expected, parsed);
         Assert.Equal(VariantTextGolden.Bits(expected), VariantTextGolden.Bits(parsed));
+    }
+
+    /// <summary>Every str2var case where GdNet deliberately differs has its line in the README's differences from Godot.</summary>
+    [Fact]
+    public void Str2varCasesWithAGdNetOnlyExpectation_AreListedInTheReadme()
+    {
+        var readme = File.ReadAllText(Path.Combine(Paths.RepoRoot, "README.md"));
+        var section = readme[readme.IndexOf("## Where GdNet deliberately differs", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", 3, StringComparison.Ordinal)];
+        var differences = VariantTextGolden.ParseEntries
+            .Where(e => e.TryGetProperty("gdnet_error", out _) || e.TryGetProperty("gdnet_value", out _))
+            .Select(e => e.GetProperty("text").GetString()!)
+            .ToList();
+
+        Assert.NotEmpty(differences);
+        Assert.All(differences, text => Assert.Contains("| `" + text.Replace("\n", "\\n", StringComparison.Ordinal) + "` |", section, StringComparison.Ordinal));
     }
 
     // ---- Parse: whitespace, errors ---------------------------------------------------------------------------
