@@ -33,6 +33,31 @@ public class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_Idle_PrintsAStatusLineOnlyWhenItChanges()
+    {
+        await using var serve = GdnetCliProcess.Start("serve", "--port", "0", "--stats-interval", "0.05");
+        var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
+        await serve.WaitForLineAsync("stats peers=0 ", Wait);
+
+        await using (var a = new WebSocketClient())
+        {
+            var ap = new Probe(a);
+            a.ConnectToUrl(url);
+            await PumpUntilAsync(() => ap.Has("succeeded"), Wait, ap);
+            await serve.WaitForLineAsync("stats peers=1 ", Wait);
+        }
+
+        Assert.True(await serve.WaitForLinesContainingAsync("stats peers=0 ", 2, Wait), serve.Describe());
+
+        // Idle for 1.5 s, 30 intervals: no line repeats the last one (every 5 s forever was the old behaviour).
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var stats = serve.Lines.Where(l => l.StartsWith("stats ", StringComparison.Ordinal)).ToList();
+        Assert.True(stats.Count <= 6, string.Join("\n", stats));
+        Assert.All(stats.Zip(stats.Skip(1)), pair => Assert.NotEqual(pair.First, pair.Second));
+        Assert.StartsWith("stats peers=0 ", stats[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     [Trait("Category", "Interop")]
     public async Task Serve_GodotClientsPlayConversation_EveryGodotClientDoneOk()
     {
