@@ -64,7 +64,8 @@ internal static class BenchCommand
         var shared = new Option<string?>("--shared") { Description = "The shared fixtures folder holding godot3/run-peer.sh (default: $GDNET_SHARED, else ../shared beside the repository root)." };
         var json = CliOutput.JsonOption("command (\"bench\"), mode (server|relay), transport, clients, rooms, seconds, rpcBytes, sent, delivered, deliveredInTime, lost, outOfOrder, "
             + "rpcPerSecond, roundTripMs (p50, p99, samples; server mode, else null), rpcRejections, transportRejections (reason: count), godot (transport, runs, reliable, unreliable, ratio; "
-            + "with --vs-godot, else null), ok. Not with --cluster.");
+            + "with --vs-godot, else null), ok. With --cluster: command, mode (cluster), nodes, clients, rooms, seconds, rpcBytes, phases (same-node and cross-node: name, sent, "
+            + "delivered, deliveredInTime, lost, outOfOrder, rpcPerSecond, roundTripMs, lostPings), ratio (cross-node over same-node), addedRoundTripMs (p50, p99), ok.");
         var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
         {
             transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms, admin, cluster, nodes, json,
@@ -226,12 +227,7 @@ internal static class BenchCommand
                     return CliOutput.Fail(result, "--admin does not go with --cluster");
                 }
 
-                if (options.Json)
-                {
-                    return CliOutput.Fail(result, "--json does not go with --cluster yet: the cluster bench reports in text only");
-                }
-
-                return await ClusterBench.RunAsync(result, url, options.Nodes ?? 2, clientCount, options.Rooms ?? clientCount / 2, seconds, payloadSize, ct).ConfigureAwait(false);
+                return await ClusterBench.RunAsync(result, url, options.Nodes ?? 2, clientCount, options.Rooms ?? clientCount / 2, seconds, payloadSize, options.Json, ct).ConfigureAwait(false);
             }
 
             if (options.Nodes is not null)

@@ -17,6 +17,20 @@ internal sealed record BenchReport(
     long Sent, long Delivered, long DeliveredInTime, long Lost, long OutOfOrder, double RpcPerSecond,
     RoundTripReport? RoundTripMs, long RpcRejections, IReadOnlyDictionary<string, long> TransportRejections, GodotReport? Godot, bool Ok);
 
+/// <summary><c>gdnet bench --relay --cluster URL --json</c>: the measured same-node and cross-node phases.</summary>
+/// <param name="Ratio">Cross-node throughput over same-node throughput.</param>
+/// <param name="AddedRoundTripMs">Cross-node round trip minus same-node, at p50 and p99 (ms); null without pings.</param>
+internal sealed record ClusterBenchReport(
+    string Command, string Mode, int Nodes, int Clients, int Rooms, double Seconds, int RpcBytes, IReadOnlyList<ClusterPhaseReport> Phases,
+    double Ratio, AddedRoundTripReport? AddedRoundTripMs, bool Ok);
+
+/// <summary>One phase of the cluster bench: <c>same-node</c> or <c>cross-node</c>.</summary>
+internal sealed record ClusterPhaseReport(
+    string Name, long Sent, long Delivered, long DeliveredInTime, long Lost, long OutOfOrder, double RpcPerSecond, RoundTripReport? RoundTripMs, int LostPings);
+
+/// <summary>Milliseconds added at p50 and p99.</summary>
+internal sealed record AddedRoundTripReport(double P50, double P99);
+
 /// <summary>Round-trip percentiles in milliseconds over <see cref="Samples"/> pings.</summary>
 internal sealed record RoundTripReport(double P50, double P99, int Samples);
 
@@ -49,6 +63,7 @@ internal sealed record SoakReport(
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(BenchReport))]
+[JsonSerializable(typeof(ClusterBenchReport))]
 [JsonSerializable(typeof(DemoReport))]
 [JsonSerializable(typeof(SoakReport))]
 internal sealed partial class ReportJson : JsonSerializerContext;

@@ -330,15 +330,6 @@ public class CliTests
     }
 
     [Fact]
-    public void BenchJson_WithCluster_RefusedSayingWhy()
-    {
-        var r = Run("bench", "--relay", "--cluster", "nats://127.0.0.1:4222", "--json");
-
-        AssertBadInput(r);
-        Assert.Contains("--json does not go with --cluster", r.Err, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void DemoJson_Local_EveryBotInTheObject()
     {
         var r = Run("demo", "--transport", "local", "--bots", "2", "--json");
