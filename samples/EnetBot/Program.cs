@@ -18,8 +18,8 @@ api.ConnectedToServer += () => Console.WriteLine($"{name}: connected as peer {ap
 api.NetworkPeerConnected += id => { if (id != 1) chat.RpcId(id, nameof(Chat.Hello), name); };
 
 #region enet-peer
-using var peer = new NetworkedMultiplayerENet();                        // needs libenet7 (apt-get install libenet7)
-if (peer.CreateClient(host, port) != Error.Ok)               // as create_client(host, port) in Godot
+using var peer = new NetworkedMultiplayerENet();                         // needs libenet7 (apt-get install libenet7)
+if (peer.CreateClient(host, port) != Error.Ok)                          // as create_client(host, port) in Godot
 {
     Console.Error.WriteLine($"cannot connect to {host}:{port}");
     return 1;
