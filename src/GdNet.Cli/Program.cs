@@ -19,8 +19,11 @@ public static class Program
         SoakCommand.Create(),
     };
 
-    /// <summary>Runs the program in-process, writing to <paramref name="output"/> and <paramref name="error"/>.</summary>
+    /// <summary>
+    /// Runs the program in-process, writing to <paramref name="output"/> and <paramref name="error"/>. Without arguments
+    /// it prints the help (as <c>gdnet --help</c>) and exits 0.
+    /// </summary>
     /// <returns>The exit code: 0 on success, 2 for bad input or bad usage (with a one-line reason on <paramref name="error"/>).</returns>
     public static int Run(string[] args, TextWriter output, TextWriter error) =>
-        CliOutput.Invoke(CreateRootCommand(), args, output, error);
+        CliOutput.Invoke(CreateRootCommand(), args.Length == 0 ? ["--help"] : args, output, error);
 }

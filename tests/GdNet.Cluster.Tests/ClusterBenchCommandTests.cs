@@ -1,3 +1,4 @@
+using System.Text.Json;
 using GdNet.TestSupport;
 
 namespace GdNet.Cluster.Tests;
@@ -21,6 +22,29 @@ public sealed class ClusterBenchCommandTests
         // The same-node phase never touches NATS; the cross-node phase does, batched.
         Assert.Contains(lines, l => l.StartsWith("same-node: throughput, node 0 link: sent 0 packets in 0 NATS messages", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("cross-node: throughput, node 0 link: sent ", StringComparison.Ordinal) && !l.Contains(" sent 0 packets", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_json_the_cluster_bench_prints_one_object_with_both_phases()
+    {
+        await using var nats = await NatsServer.StartAsync();
+        await using var bench = GdnetCliProcess.Start("bench", "--relay", "--cluster", nats.Url, "--nodes", "2", "--clients", "4", "--seconds", "0.5", "--json");
+        Assert.True(await bench.WaitForExitAsync(Wait) == 0, bench.Describe());
+        var lines = bench.Lines.Where(l => l.Length > 0).ToList();
+        Assert.True(lines.Count == 1, "stdout must be one JSON object:\n" + bench.Describe());
+        using var doc = JsonDocument.Parse(lines[0]);
+        var json = doc.RootElement;
+        Assert.Equal("cluster", json.GetProperty("mode").GetString());
+        Assert.Equal(2, json.GetProperty("nodes").GetInt32());
+        Assert.Equal(["same-node", "cross-node"], json.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        foreach (var phase in json.GetProperty("phases").EnumerateArray())
+        {
+            Assert.Equal(0, phase.GetProperty("lost").GetInt64());
+            Assert.True(phase.GetProperty("delivered").GetInt64() > 0);
+        }
+
+        Assert.True(json.GetProperty("ratio").GetDouble() > 0);
+        Assert.True(json.GetProperty("ok").GetBoolean());
     }
 
     [Theory]

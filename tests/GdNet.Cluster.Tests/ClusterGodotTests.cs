@@ -16,8 +16,8 @@ public sealed class ClusterGodotTests
     public async Task Two_nodes_with_a_WebSocket_Godot_client_each_act_as_one_server()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--lobby-min-players", "2");
-        var n2 = await cluster.StartNodeAsync("n2", 1, "--lobby-min-players", "2");
+        var n1 = await cluster.StartNodeAsync("n1", 1, "--lobby", "conversation-v1", "--lobby-min-players", "2");
+        var n2 = await cluster.StartNodeAsync("n2", 1, "--lobby", "conversation-v1", "--lobby-min-players", "2");
         var a = Godot("ws-client", $"--url={n1.Url("r1")}");
         var b = Godot("ws-client", $"--url={n2.Url("r1")}");
         await using (a)
@@ -31,8 +31,8 @@ public sealed class ClusterGodotTests
     public async Task Two_nodes_with_an_ENet_Godot_client_each_act_as_one_server()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--transport", "enet", "--lobby-min-players", "2");
-        var n2 = await cluster.StartNodeAsync("n2", 1, "--transport", "enet", "--lobby-min-players", "2");
+        var n1 = await cluster.StartNodeAsync("n1", 1, "--transport", "enet", "--lobby", "conversation-v1", "--lobby-min-players", "2");
+        var n2 = await cluster.StartNodeAsync("n2", 1, "--transport", "enet", "--lobby", "conversation-v1", "--lobby-min-players", "2");
         // Godot 3's ENet client chooses its own id: the nodes claim it cluster-wide before admitting it.
         var a = Godot("enet-client", $"--port={n1.Port}");
         var b = Godot("enet-client", $"--port={n2.Port}");
@@ -47,9 +47,9 @@ public sealed class ClusterGodotTests
     public async Task Three_nodes_with_clients_spread_over_two_rooms_keep_the_rooms_apart()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--lobby-min-players", "2");
-        var n2 = await cluster.StartNodeAsync("n2", 1, "--lobby-min-players", "2");
-        var n3 = await cluster.StartNodeAsync("n3", 1, "--lobby-min-players", "2");
+        var n1 = await cluster.StartNodeAsync("n1", 1, "--lobby", "conversation-v1", "--lobby-min-players", "2");
+        var n2 = await cluster.StartNodeAsync("n2", 1, "--lobby", "conversation-v1", "--lobby-min-players", "2");
+        var n3 = await cluster.StartNodeAsync("n3", 1, "--lobby", "conversation-v1", "--lobby-min-players", "2");
         // red on n1 and n2, blue on n2 and n3: n2 carries both rooms, n1 and n3 one each.
         GodotPeerProcess[] godots =
         [

@@ -15,9 +15,9 @@ public sealed class ClusterNodeTests
     public async Task A_node_subscribes_only_to_its_rooms_and_traffic_between_its_own_members_stays_off_NATS()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--no-lobby");
-        var n2 = await cluster.StartNodeAsync("n2", 1, "--no-lobby");
-        var n3 = await cluster.StartNodeAsync("n3", 1, "--no-lobby");
+        var n1 = await cluster.StartNodeAsync("n1", 1);
+        var n2 = await cluster.StartNodeAsync("n2", 1);
+        var n3 = await cluster.StartNodeAsync("n3", 1);
         Player[] red = [Player.Join(n1.Url("red")), Player.Join(n2.Url("red"))];
         Player[] blue = [Player.Join(n2.Url("blue")), Player.Join(n3.Url("blue"))];
         Player[] solo = [Player.Join(n1.Url("solo")), Player.Join(n1.Url("solo"))];
@@ -73,9 +73,9 @@ public sealed class ClusterNodeTests
     public async Task When_a_node_is_killed_the_others_announce_its_peers_departure_and_keep_relaying()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--no-lobby");
-        var n2 = await cluster.StartNodeAsync("n2", 1, "--no-lobby");
-        var n3 = await cluster.StartNodeAsync("n3", 1, "--no-lobby");
+        var n1 = await cluster.StartNodeAsync("n1", 1);
+        var n2 = await cluster.StartNodeAsync("n2", 1);
+        var n3 = await cluster.StartNodeAsync("n3", 1);
         Player[] players = [Player.Join(n1.Url("r")), Player.Join(n2.Url("r")), Player.Join(n3.Url("r"))];
         var (a, b, c) = (players[0], players[1], players[2]);
         try
@@ -116,8 +116,8 @@ public sealed class ClusterNodeTests
     public async Task When_the_node_running_a_rooms_lobby_is_killed_another_node_takes_the_lobby_over_and_its_clients_stay()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1);
-        var n2 = await cluster.StartNodeAsync("n2", 1);
+        var n1 = await cluster.StartNodeAsync("n1", 1, "--lobby", "conversation-v1");
+        var n2 = await cluster.StartNodeAsync("n2", 1, "--lobby", "conversation-v1");
         var a = Player.Join(n1.Url("r"));
         await using var _ = a;
         await Player.PumpUntilAsync([a], () => a.Lobby.Welcomes == 1, Wait, () => "n1's lobby greets a\n" + cluster.Describe());

@@ -16,8 +16,8 @@ public sealed class ClusterOutageTests
     public async Task A_NATS_restart_leaves_local_traffic_alone_counts_what_could_not_cross_and_reconciles_membership()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--no-lobby");
-        var n2 = await cluster.StartNodeAsync("n2", 1, "--no-lobby");
+        var n1 = await cluster.StartNodeAsync("n1", 1);
+        var n2 = await cluster.StartNodeAsync("n2", 1);
         var a = Player.Join(n1.Url("r"));
         var gone = Player.Join(n1.Url("r"));
         var b = Player.Join(n2.Url("r"));
@@ -94,7 +94,7 @@ public sealed class ClusterOutageTests
     public async Task A_node_shuts_down_promptly_while_the_NATS_server_hangs()
     {
         await using var cluster = await ClusterKit.StartAsync();
-        var n1 = await cluster.StartNodeAsync("n1", 1, "--no-lobby", "--drain-seconds", "1");
+        var n1 = await cluster.StartNodeAsync("n1", 1, "--drain-seconds", "1");
         var a = Player.Join(n1.Url("r"));
         await using (a)
         {

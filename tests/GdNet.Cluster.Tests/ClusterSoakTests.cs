@@ -26,7 +26,7 @@ public sealed class ClusterSoakTests(ITestOutputHelper output)
         Assert.True(perNode % 2 == 0, "players per node: an even number (two per node in each room)");
         await using var cluster = await ClusterKit.StartAsync();
         // Every player comes from 127.0.0.1: the per-address connection limits would refuse most of them.
-        string[] args = ["--no-lobby", "--max-connections-per-ip", "0", "--max-connections-per-second", "0"];
+        string[] args = ["--max-connections-per-ip", "0", "--max-connections-per-second", "0"];
         var nodes = new[]
         {
             await cluster.StartNodeAsync("n1", 1, args),

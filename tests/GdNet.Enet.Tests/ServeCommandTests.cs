@@ -61,7 +61,7 @@ public sealed partial class ServeCommandTests
     [Trait("Category", "Interop")]
     public async Task Serve_EnetGodotClientsPlayConversation_EveryGodotClientDoneOk()
     {
-        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0", "--stats-interval", "0.5");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0", "--stats-interval", "0.5", "--lobby", "conversation-v1");
         var port = ListeningLine().Match(await serve.WaitForLineAsync("listening on ", Wait)).Groups[1].Value;
         var godots = Enumerable.Range(0, 2).Select(_ => GodotPeerProcess.Start("enet-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25")).ToList();
         try

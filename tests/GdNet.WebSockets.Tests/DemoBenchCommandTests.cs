@@ -1,3 +1,4 @@
+using System.Text.Json;
 using GdNet.TestSupport;
 
 namespace GdNet.WebSockets.Tests;
@@ -82,5 +83,65 @@ public class DemoBenchCommandTests
         var exit = GdNet.Cli.Program.Run(["bench", "--seconds", "0"], new StringWriter(), new StringWriter());
 
         Assert.Equal(2, exit);
+    }
+
+    /// <summary>The one JSON object a <c>--json</c> run printed on stdout (nothing else there).</summary>
+    internal static JsonElement OneJsonObject(GdnetCliProcess gdnet)
+    {
+        var lines = gdnet.Lines.Where(l => l.Length > 0).ToList();
+        Assert.True(lines.Count == 1, "stdout must be one JSON object:\n" + gdnet.Describe());
+        using var doc = JsonDocument.Parse(lines[0]);
+        return doc.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task DemoJson_Ws_OneObjectEveryBotOk()
+    {
+        await using var demo = GdnetCliProcess.Start("demo", "--transport", "ws", "--bots", "3", "--json");
+
+        Assert.True(await demo.WaitForExitAsync(Wait) == 0, demo.Describe());
+        var json = OneJsonObject(demo);
+        Assert.Equal("ws", json.GetProperty("transport").GetString());
+        Assert.Equal(3, json.GetProperty("bots").GetArrayLength());
+        Assert.All(json.GetProperty("bots").EnumerateArray(), b => Assert.Equal("ok", b.GetProperty("result").GetString()));
+        Assert.Equal(3, json.GetProperty("serverClientsOk").GetInt32());
+        Assert.True(json.GetProperty("relayed").GetInt64() >= 6, demo.Describe()); // at least each of 3 chat lines to the 2 other bots
+        Assert.True(json.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public async Task BenchJson_RelayRooms_OneObject()
+    {
+        await using var bench = GdnetCliProcess.Start("bench", "--relay", "--clients", "4", "--rooms", "2", "--seconds", "0.5", "--json");
+
+        Assert.True(await bench.WaitForExitAsync(Wait) == 0, bench.Describe());
+        var json = OneJsonObject(bench);
+        Assert.Equal("relay", json.GetProperty("mode").GetString());
+        Assert.Equal("ws", json.GetProperty("transport").GetString());
+        Assert.Equal(2, json.GetProperty("rooms").GetInt32());
+        Assert.Equal(json.GetProperty("sent").GetInt64(), json.GetProperty("delivered").GetInt64());
+        Assert.True(json.GetProperty("rpcPerSecond").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task SoakJson_ShortRun_OneObjectThatPasses()
+    {
+        await using var soak = GdnetCliProcess.Start("soak", "--clients", "6", "--seconds", "2", "--rate", "20", "--kill", "1", "--json");
+
+        var exit = await soak.WaitForExitAsync(Wait);
+
+        var json = OneJsonObject(soak);
+        Assert.True(exit == 0, soak.Describe());
+        Assert.Equal("soak", json.GetProperty("command").GetString());
+        Assert.Equal(6, json.GetProperty("clients").GetInt32());
+        Assert.Equal(20, json.GetProperty("rate").GetInt32());
+        Assert.Equal(1, json.GetProperty("killed").GetInt32());
+        Assert.Equal(1, json.GetProperty("killsSeenEverywhere").GetInt32());
+        Assert.Equal(0, json.GetProperty("lost").GetInt64());
+        Assert.Equal(0, json.GetProperty("reordered").GetInt64());
+        Assert.True(json.GetProperty("receivedByServer").GetInt64() > 0);
+        Assert.True(json.GetProperty("heapEndBytes").GetInt64() > 0);
+        Assert.Equal(0, json.GetProperty("problems").GetArrayLength());
+        Assert.True(json.GetProperty("ok").GetBoolean());
     }
 }

@@ -25,7 +25,7 @@ public class ServeCommandTests
         await PumpUntilAsync(() => ap.Has("succeeded") && bp.Has("succeeded") && ap.Has($"connected {b.GetUniqueId()}"), Wait, ap, bp);
         Send(a, b.GetUniqueId(), 1, 2, 3);
 
-        // The lobby greets every client with RPCs from peer 1; the relayed packet is the one from a.
+        // A pure relay (no --lobby): the packet b gets is the one from a.
         await PumpUntilAsync(() => bp.Packets.Any(p => p.From == a.GetUniqueId()), Wait, ap, bp);
         Assert.Equal([1, 2, 3], bp.Packets.Single(p => p.From == a.GetUniqueId()).Data);
         await serve.WaitForLineAsync($"peer {a.GetUniqueId()} connected", Wait);
@@ -33,10 +33,35 @@ public class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_Idle_PrintsAStatusLineOnlyWhenItChanges()
+    {
+        await using var serve = GdnetCliProcess.Start("serve", "--port", "0", "--stats-interval", "0.05");
+        var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
+        await serve.WaitForLineAsync("stats peers=0 ", Wait);
+
+        await using (var a = new WebSocketClient())
+        {
+            var ap = new Probe(a);
+            a.ConnectToUrl(url);
+            await PumpUntilAsync(() => ap.Has("succeeded"), Wait, ap);
+            await serve.WaitForLineAsync("stats peers=1 ", Wait);
+        }
+
+        Assert.True(await serve.WaitForLinesContainingAsync("stats peers=0 ", 2, Wait), serve.Describe());
+
+        // Idle for 1.5 s, 30 intervals: no line repeats the last one (every 5 s forever was the old behaviour).
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var stats = serve.Lines.Where(l => l.StartsWith("stats ", StringComparison.Ordinal)).ToList();
+        Assert.True(stats.Count <= 6, string.Join("\n", stats));
+        Assert.All(stats.Zip(stats.Skip(1)), pair => Assert.NotEqual(pair.First, pair.Second));
+        Assert.StartsWith("stats peers=0 ", stats[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     [Trait("Category", "Interop")]
     public async Task Serve_GodotClientsPlayConversation_EveryGodotClientDoneOk()
     {
-        await using var serve = GdnetCliProcess.Start("serve", "--port", "0");
+        await using var serve = GdnetCliProcess.Start("serve", "--port", "0", "--lobby", "conversation-v1");
         var url = (await serve.WaitForLineAsync("listening on ", Wait))["listening on ".Length..];
         var port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var godots = Enumerable.Range(0, 2).Select(_ => GdNet.TestSupport.GodotPeerProcess.Start("ws-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25")).ToList();
@@ -69,7 +94,7 @@ public class ServeCommandTests
     [Trait("Category", "Interop")]
     public async Task Serve_EnetTransport_GodotEnetClientDoneOk()
     {
-        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0");
+        await using var serve = GdnetCliProcess.Start("serve", "--transport", "enet", "--port", "0", "--lobby", "conversation-v1");
         var url = (await serve.WaitForLineAsync("listening on enet://", Wait))["listening on ".Length..];
         var port = new Uri(url).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var godot = GdNet.TestSupport.GodotPeerProcess.Start("enet-client", TimeSpan.FromSeconds(40), $"--port={port}", "--timeout=25");

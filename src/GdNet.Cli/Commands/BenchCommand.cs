@@ -40,7 +40,7 @@ internal static class BenchCommand
     /// <param name="Rooms">--rooms, or null when not given (1; one room per pair with <c>--cluster</c>).</param>
     /// <param name="Nodes">--nodes, or null when not given (2 with <c>--cluster</c>).</param>
     private sealed record BenchOptions(TransportKind Kind, int Clients, double Seconds, int Payload, bool VsGodot, int GodotRuns, string? Shared, bool Relay, int? Rooms, bool Admin,
-        string? Cluster, int? Nodes);
+        string? Cluster, int? Nodes, bool Json);
 
     public static Command Create()
     {
@@ -62,15 +62,19 @@ internal static class BenchCommand
         };
         var nodes = new Option<int>("--nodes") { Description = "With --relay --cluster: cluster nodes to start in this process (1–3; with 1 the cross-node phase repeats the same-node one).", DefaultValueFactory = _ => 2 };
         var shared = new Option<string?>("--shared") { Description = "The shared fixtures folder holding godot3/run-peer.sh (default: $GDNET_SHARED, else ../shared beside the repository root)." };
+        var json = CliOutput.JsonOption("command (\"bench\"), mode (server|relay), transport, clients, rooms, seconds, rpcBytes, sent, delivered, deliveredInTime, lost, outOfOrder, "
+            + "rpcPerSecond, roundTripMs (p50, p99, samples; server mode, else null), rpcRejections, transportRejections (reason: count), godot (transport, runs, reliable, unreliable, ratio; "
+            + "with --vs-godot, else null), ok. With --cluster: command, mode (cluster), nodes, clients, rooms, seconds, rpcBytes, phases (same-node and cross-node: name, sent, "
+            + "delivered, deliveredInTime, lost, outOfOrder, rpcPerSecond, roundTripMs, lostPings), ratio (cross-node over same-node), addedRoundTripMs (p50, p99), ok.");
         var command = new Command("bench", "Measure RPC throughput and round-trip latency through MultiplayerAPI and a transport, and compare with Godot 3.2.3.")
         {
-            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms, admin, cluster, nodes,
+            transport, clients, seconds, payload, vsGodot, godotRuns, shared, relay, rooms, admin, cluster, nodes, json,
         };
         command.SetAction((result, ct) => RunAsync(
             result,
             new BenchOptions(Transports.Parse(result.GetValue(transport)!), result.GetValue(clients), result.GetValue(seconds), result.GetValue(payload),
                 result.GetValue(vsGodot), result.GetValue(godotRuns), result.GetValue(shared), result.GetValue(relay), Given(result, rooms), result.GetValue(admin),
-                result.GetValue(cluster), Given(result, nodes)),
+                result.GetValue(cluster), Given(result, nodes), result.GetValue(json)),
             ct));
         return command;
     }
@@ -223,7 +227,7 @@ internal static class BenchCommand
                     return CliOutput.Fail(result, "--admin does not go with --cluster");
                 }
 
-                return await ClusterBench.RunAsync(result, url, options.Nodes ?? 2, clientCount, options.Rooms ?? clientCount / 2, seconds, payloadSize, ct).ConfigureAwait(false);
+                return await ClusterBench.RunAsync(result, url, options.Nodes ?? 2, clientCount, options.Rooms ?? clientCount / 2, seconds, payloadSize, options.Json, ct).ConfigureAwait(false);
             }
 
             if (options.Nodes is not null)
@@ -242,7 +246,7 @@ internal static class BenchCommand
                 return CliOutput.Fail(result, "--admin needs --rooms 2 or more (the relay router; one room uses the WebSocketServer peer)");
             }
 
-            return await RelayBench.RunAsync(result, kind, clientCount, rooms, seconds, payloadSize, options.Admin, ct).ConfigureAwait(false);
+            return await RelayBench.RunAsync(result, kind, clientCount, rooms, seconds, payloadSize, options.Admin, options.Json, ct).ConfigureAwait(false);
         }
 
         if (options.Admin)
@@ -250,8 +254,8 @@ internal static class BenchCommand
             return CliOutput.Fail(result, "--admin only applies with --relay");
         }
 
-        var output = CliOutput.Out(result);
-        var console = DemoCommand.CreateConsole(output);
+        var output = options.Json ? TextWriter.Null : CliOutput.Out(result);
+        var console = CliOutput.CreateConsole(output);
         GodotFigures? godot = null;
         if (options.VsGodot)
         {
@@ -346,12 +350,24 @@ internal static class BenchCommand
 
         var transportRejections = network.Server.Peer.Statistics.Snapshot().Rejections
             .Concat(clients.SelectMany(c => c.Peer.Statistics.Snapshot().Rejections))
-            .GroupBy(p => p.Key)
-            .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key}={g.Sum(p => p.Value)}"))
-            .ToList();
+            .GroupBy(p => p.Key.ToString())
+            .ToDictionary(g => g.Key, g => g.Sum(p => p.Value), StringComparer.Ordinal);
         if (transportRejections.Count > 0)
         {
-            table.AddRow("[yellow]transport rejections[/]", Markup.Escape(string.Join(", ", transportRejections)));
+            table.AddRow("[yellow]transport rejections[/]", Markup.Escape(string.Join(", ",
+                transportRejections.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}={p.Value}")))));
+        }
+
+        var intact = outcome.Delivered == outcome.Sent && outcome.OutOfOrder == 0;
+        if (options.Json)
+        {
+            CliOutput.WriteJson(result, new BenchReport("bench", "server", kind.ToString().ToLowerInvariant(), clientCount, 1, outcome.Seconds, rpcBytes,
+                outcome.Sent, outcome.Delivered, outcome.ReceivedInTime, outcome.Sent - outcome.Delivered, outcome.OutOfOrder, rate,
+                outcome.RoundTrips.Length == 0 ? null : new RoundTripReport(MsValue(Percentile(outcome.RoundTrips, 0.50)), MsValue(Percentile(outcome.RoundTrips, 0.99)), outcome.RoundTrips.Length),
+                outcome.Rejected, transportRejections,
+                godot is null ? null : new GodotReport(godot.Transport, godot.Runs.Count, godot.Reliable, godot.Unreliable, godot.Reliable > 0 ? rate / godot.Reliable : 0),
+                intact), ReportJson.Default.BenchReport);
+            return intact ? 0 : 1;
         }
 
         console.Write(table);
@@ -365,7 +381,7 @@ internal static class BenchCommand
             output.Flush();
         }
 
-        return outcome.Delivered == outcome.Sent && outcome.OutOfOrder == 0 ? 0 : 1;
+        return intact ? 0 : 1;
     }
 
     /// <summary>The Godot probe's figures of this run: medians over <see cref="Runs"/>.</summary>
@@ -581,5 +597,7 @@ internal static class BenchCommand
 
     internal static long Percentile(long[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
-    internal static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
+    internal static string Ms(long ticks) => MsValue(ticks).ToString("F3", CultureInfo.InvariantCulture);
+
+    internal static double MsValue(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }

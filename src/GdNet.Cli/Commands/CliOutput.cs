@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Spectre.Console;
 
 namespace GdNet.Cli.Commands;
 
@@ -26,6 +29,45 @@ internal static class CliOutput
     }
 
     public static TextWriter Out(ParseResult result) => result.InvocationConfiguration.Output;
+
+    /// <summary>Columns of a console that is not a terminal (a pipe, a file): wide enough that no table wraps.</summary>
+    public const int UnboundedWidth = 4096;
+
+    /// <summary>
+    /// A Spectre console writing to <paramref name="output"/>: colours, live progress and the window's width only on a
+    /// real terminal; piped or redirected, plain text as wide as it needs (tables never wrap at 80 columns).
+    /// </summary>
+    public static IAnsiConsole CreateConsole(TextWriter output)
+    {
+        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            console.Profile.Width = UnboundedWidth;
+        }
+
+        return console;
+    }
+
+    /// <summary>The <c>--json</c> option of a command whose result scripts read.</summary>
+    public static Option<bool> JsonOption(string fields) => new("--json")
+    {
+        Description = "Print one JSON object on stdout instead of text (nothing else on stdout; errors stay on stderr with their exit code). Fields: " + fields,
+    };
+
+    /// <summary>Writes <paramref name="report"/> as one JSON object (one line) on the command's output.</summary>
+    public static void WriteJson<T>(ParseResult result, T report, JsonTypeInfo<T> type)
+    {
+        var output = Out(result);
+        output.WriteLine(JsonSerializer.Serialize(report, type));
+        output.Flush();
+    }
 
     /// <summary>Writes "gdnet: reason" as one line on the error writer and returns exit code 2.</summary>
     public static int Fail(ParseResult result, string reason)

@@ -89,9 +89,9 @@ internal static class ClusterBench
         public volatile bool Quiet;
     }
 
-    public static async Task<int> RunAsync(ParseResult result, string url, int nodeCount, int clientCount, int rooms, double seconds, int payloadSize, CancellationToken ct)
+    public static async Task<int> RunAsync(ParseResult result, string url, int nodeCount, int clientCount, int rooms, double seconds, int payloadSize, bool json, CancellationToken ct)
     {
-        var output = CliOutput.Out(result);
+        var output = json ? TextWriter.Null : CliOutput.Out(result);
         var error = result.InvocationConfiguration.Error;
         var clusterName = "bench-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         var pairs = clientCount / 2;
@@ -151,7 +151,7 @@ internal static class ClusterBench
             var payload = new byte[payloadSize];
             foreach (var phase in phases)
             {
-                var outcome = await RunPhaseAsync(result, nodes, phase, clientCount, rooms, payload, ct).ConfigureAwait(false);
+                var outcome = await RunPhaseAsync(result, output, nodes, phase, clientCount, rooms, payload, ct).ConfigureAwait(false);
                 if (outcome is null)
                 {
                     return 1;
@@ -182,6 +182,19 @@ internal static class ClusterBench
             }
 
             output.Flush();
+            if (json)
+            {
+                CliOutput.WriteJson(result, new ClusterBenchReport("bench", "cluster", nodeCount, clientCount, rooms, seconds, BenchCommand.RpcSize(payloadSize),
+                    [.. outcomes.Select(o => new ClusterPhaseReport(o.Name, o.Work.Sent, o.Work.Delivered, o.Work.InTime, o.Lost, o.Work.OutOfOrder, o.Rate,
+                        o.RoundTrips.Length == 0 ? null : new RoundTripReport(BenchCommand.MsValue(BenchCommand.Percentile(o.RoundTrips, 0.50)),
+                            BenchCommand.MsValue(BenchCommand.Percentile(o.RoundTrips, 0.99)), o.RoundTrips.Length), o.LostPings))],
+                    same.Rate > 0 ? cross.Rate / same.Rate : 0,
+                    same.RoundTrips.Length == 0 || cross.RoundTrips.Length == 0 ? null : new AddedRoundTripReport(
+                        BenchCommand.MsValue(BenchCommand.Percentile(cross.RoundTrips, 0.50) - BenchCommand.Percentile(same.RoundTrips, 0.50)),
+                        BenchCommand.MsValue(BenchCommand.Percentile(cross.RoundTrips, 0.99) - BenchCommand.Percentile(same.RoundTrips, 0.99))),
+                    failed.Count == 0), ReportJson.Default.ClusterBenchReport);
+            }
+
             return failed.Count == 0 ? 0 : 1;
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
@@ -240,9 +253,8 @@ internal static class ClusterBench
     /// client sees its partner, measure, leave. An unmeasured phase (warm-up) prints one line.
     /// </summary>
     /// <returns>Null (after one error line) when the clients could not all join, or the run was cancelled.</returns>
-    private static async Task<PhaseOutcome?> RunPhaseAsync(ParseResult result, List<ClusterNode> nodes, Phase phase, int clientCount, int rooms, byte[] payload, CancellationToken ct)
+    private static async Task<PhaseOutcome?> RunPhaseAsync(ParseResult result, TextWriter output, List<ClusterNode> nodes, Phase phase, int clientCount, int rooms, byte[] payload, CancellationToken ct)
     {
-        var output = CliOutput.Out(result);
         var placement = phase.Placement;
         var label = phase.Label;
         var members = new RelayBench.Member[clientCount];

@@ -21,11 +21,12 @@ internal static class DemoCommand
         var bots = new Option<int>("--bots") { Description = "How many bot clients (1–50).", DefaultValueFactory = _ => 3 };
         var transport = new Option<string>("--transport") { Description = "ws (default), enet or local (in-process, no sockets).", DefaultValueFactory = _ => "ws" };
         transport.AcceptOnlyFromAmong(Transports.AllNames);
+        var json = CliOutput.JsonOption("command (\"demo\"), transport, bots (bot, id, chatLines, stepsPassed, result ok|fail|unfinished, detail, doneMs), serverClientsOk, serverClientsFailed, packetsIn, packetsOut, relayed, ok.");
         var command = new Command("demo", "Run a server and bot clients in-process: a short chat, then conversation v1 (the Godot interop script), and a summary.")
         {
-            bots, transport,
+            bots, transport, json,
         };
-        command.SetAction((result, ct) => RunAsync(result, result.GetValue(bots), Transports.Parse(result.GetValue(transport)!), ct));
+        command.SetAction((result, ct) => RunAsync(result, result.GetValue(bots), Transports.Parse(result.GetValue(transport)!), result.GetValue(json), ct));
         return command;
     }
 
@@ -40,15 +41,14 @@ internal static class DemoCommand
         public TimeSpan? Finished { get; set; }
     }
 
-    private static async Task<int> RunAsync(ParseResult result, int botCount, TransportKind kind, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, int botCount, TransportKind kind, bool json, CancellationToken ct)
     {
         if (botCount is < 1 or > 50)
         {
             return CliOutput.Fail(result, "--bots must be between 1 and 50");
         }
 
-        var output = CliOutput.Out(result);
-        var console = CreateConsole(output);
+        var console = CliOutput.CreateConsole(json ? TextWriter.Null : CliOutput.Out(result));
         await using var network = await Transports.StartInProcessAsync(kind).ConfigureAwait(false);
         var server = ConversationPeer.Server(network.Server.Peer, id => Transports.Kick(network.Server.Peer, id, "quit"));
         var serverChat = new Chat();
@@ -144,20 +144,25 @@ internal static class DemoCommand
         console.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"server ({kind.ToString().ToLowerInvariant()}): {server.Lobby.ClientsOk} clients ok, {server.Lobby.ClientsFailed} failed; {traffic.PacketsIn} packets in, {traffic.PacketsOut} out, {traffic.Relayed} relayed"));
         var allOk = ok && bots.All(b => b.Conversation.Lobby.Succeeded == true) && server.Lobby.ClientsOk == botCount;
+        if (json)
+        {
+            CliOutput.WriteJson(result, new DemoReport("demo", kind.ToString().ToLowerInvariant(), [.. bots.Select(Report)], server.Lobby.ClientsOk,
+                server.Lobby.ClientsFailed, traffic.PacketsIn, traffic.PacketsOut, traffic.Relayed, allOk), ReportJson.Default.DemoReport);
+        }
+
         console.MarkupLine(allOk ? "[green]demo passed[/]" : "[red]demo failed[/]");
         return allOk ? 0 : 1;
     }
 
-    /// <summary>A Spectre console writing to <paramref name="output"/>: colours only on a real terminal.</summary>
-    internal static IAnsiConsole CreateConsole(TextWriter output)
+    private static DemoBotReport Report(Bot b)
     {
-        var terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        return AnsiConsole.Create(new AnsiConsoleSettings
+        var lobby = b.Conversation.Lobby;
+        var (verdict, detail) = lobby.Succeeded switch
         {
-            Out = new AnsiConsoleOutput(output),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-        });
+            true => ("ok", (string?)null),
+            false => ("fail", lobby.FailureReason ?? ""),
+            null => ("unfinished", lobby.Step),
+        };
+        return new DemoBotReport(b.Index, lobby.MyId, b.Chat.Lines.Count, [.. lobby.Passed], verdict, detail, b.Finished?.TotalMilliseconds);
     }
 }

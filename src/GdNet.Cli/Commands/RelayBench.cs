@@ -46,9 +46,9 @@ internal static class RelayBench
         MaxPeersPerRoom = 100_000,
     };
 
-    public static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, int rooms, double seconds, int payloadSize, bool admin, CancellationToken ct)
+    public static async Task<int> RunAsync(ParseResult result, TransportKind kind, int clientCount, int rooms, double seconds, int payloadSize, bool admin, bool json, CancellationToken ct)
     {
-        var output = CliOutput.Out(result);
+        var output = json ? TextWriter.Null : CliOutput.Out(result);
         Func<int, NetworkedMultiplayerPeer> newClient;
         Func<ValueTask> stop;
         Action serverFrame;
@@ -152,7 +152,18 @@ internal static class RelayBench
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"relayed {rate:N0} RPC/s ({outcome.InTime:N0} in {outcome.Seconds:0.##} s); sent {outcome.Sent:N0}, delivered {outcome.Delivered:N0}, lost {lost:N0}, out of order {outcome.OutOfOrder:N0}"));
             output.Flush();
-            return lost == 0 && outcome.OutOfOrder == 0 ? 0 : 1;
+            var ok = lost == 0 && outcome.OutOfOrder == 0;
+            if (json)
+            {
+                var rejections = members.SelectMany(m => m.Peer.Statistics.Snapshot().Rejections)
+                    .GroupBy(p => p.Key.ToString())
+                    .ToDictionary(g => g.Key, g => g.Sum(p => p.Value), StringComparer.Ordinal);
+                CliOutput.WriteJson(result, new BenchReport("bench", "relay", kind.ToString().ToLowerInvariant(), clientCount, rooms, outcome.Seconds,
+                    BenchCommand.RpcSize(payloadSize), outcome.Sent, outcome.Delivered, outcome.InTime, lost, outcome.OutOfOrder, rate, null,
+                    members.Sum(m => m.Api.GetStats().Total.TotalRejections), rejections, null, ok), ReportJson.Default.BenchReport);
+            }
+
+            return ok ? 0 : 1;
         }
         finally
         {

@@ -14,10 +14,10 @@ namespace GdNet.Cli.Commands;
 /// <summary>
 /// <c>gdnet serve</c>: a Godot-compatible relay server on the relay core (<see cref="RelayRouter"/>). Godot 3 clients join
 /// over WebSocket (<c>ws://HOST:PORT/ROOM?token=…</c>) and/or ENet (same port, UDP), one room per URL path; members of a
-/// room RPC each other through it, whatever their transport. Each room hosts <c>Main/Lobby</c> playing the server side
-/// of conversation v1 unless <c>--no-lobby</c>. Settings come from the command line, <c>GDNET_…</c> environment
-/// variables and a JSON file (<c>--config</c>), in that order of precedence (<see cref="ServeSettings"/>). SIGTERM or
-/// Ctrl+C drains: no new players, goodbye to every client, up to <c>--drain-seconds</c> for them to leave, exit 0.
+/// room RPC each other through it, whatever their transport. It is a pure relay unless <c>--lobby conversation-v1</c>
+/// makes each room host <c>Main/Lobby</c> playing the server side of conversation v1. Settings come from the command
+/// line, <c>GDNET_…</c> environment variables and a JSON file (<c>--config</c>), in that order of precedence
+/// (<see cref="ServeSettings"/>). SIGTERM or Ctrl+C drains: no new players, goodbye to every client, up to <c>--drain-seconds</c> for them to leave, exit 0.
 /// </summary>
 internal static class ServeCommand
 {
@@ -73,10 +73,9 @@ internal static class ServeCommand
         AddText("--node-name", "With --cluster: this node's name in logs and status. Default: the machine name and process id.");
         AddText("--enet-room", $"The room ENet players join (Godot 3's ENet client names no room). Default {d.EnetRoom}.");
         Add<double>("--drain-seconds", $"On SIGTERM/Ctrl+C, how long to wait for players to leave after saying goodbye. Default {d.DrainSeconds}.", R);
-        Add<double>("--stats-interval", $"Seconds between status lines when stdout is not a terminal. Default {d.StatsInterval}.", R);
-        Add<int>("--lobby-min-players", $"Each room's lobby starts the conversation when this many players are in, and lets them go together. Default {d.LobbyMinPlayers}.", I);
-        var noLobby = new Option<bool>("--no-lobby") { Description = "Relay only: rooms host no Main/Lobby (the conversation-v1 server side)." };
-        settings.Add(new Setting(noLobby, "Lobby", r => r.GetValue(noLobby) ? "false" : null));
+        Add<double>("--stats-interval", $"When stdout is not a terminal: every this many seconds the status line (peers, rooms, rates, refusals, rejections) is made, and printed when it differs from the last one printed (an idle server prints nothing). Default {d.StatsInterval}.", R);
+        AddText("--lobby", $"The logic each room hosts as peer 1: {ServeSettings.NoLobby} (a pure relay: packets for peer 1 are dropped) or {ServeSettings.ConversationLobby} (Main/Lobby playing the server side of the shared Godot fixtures' conversation v1). Default {d.Lobby}.");
+        Add<int>("--lobby-min-players", $"With --lobby {ServeSettings.ConversationLobby}: each room's lobby starts the conversation when this many players are in, and lets them go together. Default {d.LobbyMinPlayers}.", I);
         var config = new Option<string?>("--config") { Description = "A JSON file of settings (keys as in the option names, e.g. \"MaxPeersPerRoom\": 16). Environment variables GDNET_MAX_PEERS_PER_ROOM etc. override it; the command line overrides both." };
 
         var command = new Command("serve", "Run a Godot 3 compatible relay server: rooms, WebSocket and ENet players together, tokens, limits.");
@@ -210,9 +209,10 @@ internal static class ServeCommand
         var last = server.Sample();
         var clock = Stopwatch.StartNew();
         var lastAt = TimeSpan.Zero;
+        string? printed = null;
         while (true)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100, interval.TotalMilliseconds)), ct).ConfigureAwait(false);
             while (events.TryDequeue(out var e))
             {
                 output.WriteLine(e);
@@ -224,8 +224,14 @@ internal static class ServeCommand
                 var at = clock.Elapsed;
                 var r = RatesBetween(last, now, (at - lastAt).TotalSeconds);
                 var stats = server.Router.GetStatistics();
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"stats peers={now.Peers} rooms={stats.Rooms} in={r.PacketsIn:F0} pkt/s {Size(r.BytesIn)}/s relayed={r.Relayed:F0}/s queued={Size(stats.QueuedBytes)} refused: {Counts(stats.Refusals)} rejections: {Counts(stats.Rejections)}"));
+                var line = string.Create(CultureInfo.InvariantCulture,
+                    $"stats peers={now.Peers} rooms={stats.Rooms} in={r.PacketsIn:F0} pkt/s {Size(r.BytesIn)}/s relayed={r.Relayed:F0}/s queued={Size(stats.QueuedBytes)} refused: {Counts(stats.Refusals)} rejections: {Counts(stats.Rejections)}");
+                if (line != printed)
+                {
+                    output.WriteLine(line); // only on change: a log of an idle server does not grow
+                    printed = line;
+                }
+
                 last = now;
                 lastAt = at;
             }

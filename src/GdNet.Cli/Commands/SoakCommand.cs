@@ -23,9 +23,11 @@ internal static class SoakCommand
         var rate = new Option<int>("--rate") { Description = "Reliable RPCs per client per second, to the server and as many to a neighbour client.", DefaultValueFactory = _ => 50 };
         var kill = new Option<int>("--kill") { Description = "Clients killed (connection dropped without a close) a third of the way in.", DefaultValueFactory = _ => 10 };
         var noGarbage = new Option<bool>("--no-garbage") { Description = "Skip the raw-socket client that sends garbage frames two thirds of the way in." };
+        var json = CliOutput.JsonOption("command (\"soak\"), clients, seconds, rate, garbage, sentToServer, receivedByServer, sentToNeighbours, receivedByNeighbours, lost, reordered, "
+            + "killed, killsSeenEverywhere, garbageClose, heapWarmBytes, heapEndBytes, serverRejections, problems (one sentence each), ok.");
         var command = new Command("soak", "Many clients sending reliable RPCs for a while, with clients killed and a garbage-sending socket: checks nothing is lost or reordered and memory stays flat.")
         {
-            clients, seconds, rate, kill, noGarbage,
+            clients, seconds, rate, kill, noGarbage, json,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -42,8 +44,8 @@ internal static class SoakCommand
                 return CliOutput.Fail(result, problem);
             }
 
-            var output = CliOutput.Out(result);
-            var console = DemoCommand.CreateConsole(output);
+            var output = result.GetValue(json) ? TextWriter.Null : CliOutput.Out(result);
+            var console = CliOutput.CreateConsole(output);
             console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"soak: {options.Clients} clients, {options.Rate} RPC/s each to the server and {options.Rate} to a neighbour, {options.Seconds:0.#} s; killing {options.Kill} at 1/3{(options.Garbage ? ", garbage socket at 2/3" : "")}")));
             var outcome = await SoakRun.RunAsync(options, line =>
@@ -53,6 +55,11 @@ internal static class SoakCommand
             }, ct).ConfigureAwait(false);
             console.Write(outcome.ToTable());
             console.MarkupLine(outcome.Passed ? "[green]soak passed[/]" : "[red]soak failed: " + Markup.Escape(string.Join("; ", outcome.Problems)) + "[/]");
+            if (result.GetValue(json))
+            {
+                CliOutput.WriteJson(result, SoakReport.From(options, outcome), ReportJson.Default.SoakReport);
+            }
+
             return outcome.Passed ? 0 : 1;
         });
         return command;

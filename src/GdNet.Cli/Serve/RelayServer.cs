@@ -13,7 +13,8 @@ namespace GdNet.Cli.Serve;
 /// <summary>
 /// What <c>gdnet serve</c> runs: one <see cref="RelayRouter"/> (rooms, relay rules, admission, limits) with the
 /// transports the settings name plugged in as connection providers — WebSocket on TCP and ENet on UDP, the same port —
-/// and, unless relay-only, each room's hosted logic (the conversation-v1 <c>Main/Lobby</c>) on one game thread.
+/// and, with <c>--lobby conversation-v1</c>, each room's hosted logic (the conversation-v1 <c>Main/Lobby</c>) on one game
+/// thread; by default the rooms only relay.
 /// </summary>
 internal sealed class RelayServer : IAsyncDisposable, IAdminSource
 {
@@ -35,7 +36,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         _logger = logger;
         _events = events;
         Router = new RelayRouter(settings.ToRelayOptions(), logger);
-        if (settings.Lobby)
+        if (settings.HostsConversationLobby)
         {
             _hosts = new RoomHostLoop(h =>
             {

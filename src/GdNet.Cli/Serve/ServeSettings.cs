@@ -46,7 +46,20 @@ internal sealed record ServeSettings
 
     public double DrainSeconds { get; init; } = 5;
 
-    public bool Lobby { get; init; } = true;
+    /// <summary>
+    /// The hosted logic each room runs as peer 1: <see cref="NoLobby"/> (a pure relay, the default) or
+    /// <see cref="ConversationLobby"/> (<c>Main/Lobby</c> playing the server side of the shared fixtures' conversation v1).
+    /// </summary>
+    public string Lobby { get; init; } = NoLobby;
+
+    /// <summary><see cref="Lobby"/>: rooms host nothing; packets for peer 1 are dropped (paths confirmed).</summary>
+    public const string NoLobby = "none";
+
+    /// <summary><see cref="Lobby"/>: each room hosts <c>Main/Lobby</c> playing the server side of conversation v1.</summary>
+    public const string ConversationLobby = "conversation-v1";
+
+    /// <summary>Whether rooms host the conversation-v1 lobby (<c>--lobby conversation-v1</c>).</summary>
+    public bool HostsConversationLobby => string.Equals(Lobby, ConversationLobby, StringComparison.OrdinalIgnoreCase);
 
     public int LobbyMinPlayers { get; init; } = 1;
 
@@ -134,7 +147,10 @@ internal sealed record ServeSettings
             { MaxPacketsPerSecond: < 0 } => "--max-packets-per-second must be 0 (no limit) or more",
             { MaxBytesPerSecond: < 0 } => "--max-bytes-per-second must be 0 (no limit) or more",
             { MaxQueuedBytesTotal: < 1 } => "--max-queued-bytes-total must be at least 1",
+            _ when !HostsConversationLobby && !string.Equals(Lobby, NoLobby, StringComparison.OrdinalIgnoreCase)
+                => $"--lobby must be {NoLobby} (a pure relay, the default) or {ConversationLobby} (not '{Lobby}')",
             { LobbyMinPlayers: < 1 } => "--lobby-min-players must be at least 1",
+            _ when LobbyMinPlayers != 1 && !HostsConversationLobby => $"--lobby-min-players only applies with --lobby {ConversationLobby}",
             { DrainSeconds: < 0 } => "--drain-seconds must be 0 or more",
             { StatsInterval: <= 0 } => "--stats-interval must be positive",
             _ when !Room.IsValidName(EnetRoom) => "--enet-room must be 1-64 characters of A-Z a-z 0-9 _ -",
@@ -235,7 +251,7 @@ internal sealed record ServeSettings
             EnetAllow = config[nameof(EnetAllow)] ?? d.EnetAllow,
             EnetRoom = config[nameof(EnetRoom)] ?? d.EnetRoom,
             DrainSeconds = Real(config, nameof(DrainSeconds), d.DrainSeconds),
-            Lobby = Bool(config, nameof(Lobby), d.Lobby),
+            Lobby = config[nameof(Lobby)] ?? d.Lobby,
             LobbyMinPlayers = Int(config, nameof(LobbyMinPlayers), d.LobbyMinPlayers),
             StatsInterval = Real(config, nameof(StatsInterval), d.StatsInterval),
             AdminPort = config[nameof(AdminPort)] is null ? d.AdminPort : Int(config, nameof(AdminPort), 0),
@@ -260,10 +276,6 @@ internal sealed record ServeSettings
 
     private static double Real(IConfiguration c, string key, double d) => c[key] is { } s
         ? double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : throw Bad(key, s, "a number")
-        : d;
-
-    private static bool Bool(IConfiguration c, string key, bool d) => c[key] is { } s
-        ? bool.TryParse(s, out var v) ? v : throw Bad(key, s, "true or false")
         : d;
 
     private static FormatException Bad(string key, string value, string what) =>

@@ -17,7 +17,7 @@ public sealed class ServeAdminTests
     [Fact]
     public async Task Metrics_health_and_status_follow_the_players_and_readyz_is_503_while_draining()
     {
-        var (serve, port) = await StartAsync(1, "--admin-port", "0", "--drain-seconds", "10");
+        var (serve, port) = await StartAsync(1, "--lobby", "conversation-v1", "--admin-port", "0", "--drain-seconds", "10");
         await using var _ = serve;
         var admin = await AdminUriAsync(serve);
         Assert.NotEqual(port, admin.Port);
@@ -179,7 +179,7 @@ public sealed class ServeAdminTests
     public async Task An_ENet_players_round_trip_time_is_in_the_status_and_the_metrics()
     {
         // Two players needed to start: the Godot ENet client waits in the lobby, connected, until the drain.
-        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--admin-port", "0", "--lobby-min-players", "2", "--drain-seconds", "5");
+        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--admin-port", "0", "--lobby", "conversation-v1", "--lobby-min-players", "2", "--drain-seconds", "5");
         await using var _ = serve;
         var admin = await AdminUriAsync(serve);
         using var http = new HttpClient { BaseAddress = admin, Timeout = Wait };

@@ -19,7 +19,7 @@ public sealed class ServeAdmissionTests : IDisposable
     [Fact]
     public async Task Tokens_valid_missing_bad_expired_wrong_room_and_not_yet_valid()
     {
-        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--jwt-secret-file", _keyFile, "--enet-allow", "127.0.0.1/32");
+        var (serve, port) = await StartAsync(2, "--lobby", "conversation-v1", "--transport", "ws,enet", "--jwt-secret-file", _keyFile, "--enet-allow", "127.0.0.1/32");
         await using var _ = serve;
         string Url(string? token) => $"--url=ws://127.0.0.1:{port}/lobby" + (token is null ? "" : "?token=" + token);
         var cases = new (string Name, string Arg, bool Ok)[]

@@ -18,7 +18,7 @@ public sealed class ServeFloodTests
     public async Task Flooder_and_non_reader_are_cut_per_address_limit_holds_and_the_Godot_client_is_unaffected()
     {
         var (serve, port) = await StartAsync(1,
-            "--max-packets-per-second", "200", "--max-connections-per-ip", "3", "--max-queued-bytes-total", "1048576", "--drain-seconds", "1");
+            "--lobby", "conversation-v1", "--max-packets-per-second", "200", "--max-connections-per-ip", "3", "--max-queued-bytes-total", "1048576", "--drain-seconds", "1");
         await using var _ = serve;
         var url = $"ws://127.0.0.1:{port}/arena";
 

@@ -10,7 +10,7 @@ public sealed class ServeLogTests
     [Fact]
     public async Task Json_logs_carry_a_line_with_its_event_id_per_connection_joined_and_left()
     {
-        var (serve, port) = await StartAsync(1, "--log-level", "information", "--log-format", "json");
+        var (serve, port) = await StartAsync(1, "--lobby", "conversation-v1", "--log-level", "information", "--log-format", "json");
         await using var _ = serve;
         await using (var godot = Godot("ws-client", $"--port={port}"))
         {
@@ -33,7 +33,7 @@ public sealed class ServeLogTests
     [Fact]
     public async Task By_default_only_warnings_and_errors_are_logged()
     {
-        var (serve, port) = await StartAsync(1);
+        var (serve, port) = await StartAsync(1, "--lobby", "conversation-v1");
         await using var _ = serve;
         await using (var godot = Godot("ws-client", $"--port={port}"))
         {

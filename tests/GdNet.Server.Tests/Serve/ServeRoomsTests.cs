@@ -14,7 +14,7 @@ public sealed class ServeRoomsTests
     [Fact]
     public async Task Two_pairs_of_Godot_clients_in_two_rooms_relay_within_their_room_only()
     {
-        var (serve, port) = await StartAsync(1, "--lobby-min-players", "2");
+        var (serve, port) = await StartAsync(1, "--lobby", "conversation-v1", "--lobby-min-players", "2");
         await using var _ = serve;
         GodotPeerProcess[] godots =
         [
@@ -53,7 +53,7 @@ public sealed class ServeRoomsTests
     [Fact]
     public async Task A_WebSocket_and_an_ENet_Godot_client_in_one_room_relay_typed_RPCs_both_ways()
     {
-        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--lobby-min-players", "2");
+        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--lobby", "conversation-v1", "--lobby-min-players", "2");
         await using var _ = serve;
         Assert.Contains(serve.Lines, l => l == $"listening on enet://127.0.0.1:{port}");
         var ws = Godot("ws-client", $"--port={port}");
@@ -86,7 +86,7 @@ public sealed class ServeRoomsTests
     public async Task SIGTERM_drains_connected_Godot_clients_and_exits_0()
     {
         // Three players needed to start: the two Godot clients wait in the lobby, connected, until the drain.
-        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--lobby-min-players", "3", "--drain-seconds", "10");
+        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--lobby", "conversation-v1", "--lobby-min-players", "3", "--drain-seconds", "10");
         await using var _ = serve;
         var ws = Godot("ws-client", $"--port={port}");
         var enet = Godot("enet-client", $"--port={port}");

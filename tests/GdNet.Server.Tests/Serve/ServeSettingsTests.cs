@@ -23,12 +23,34 @@ public sealed class ServeSettingsTests : IDisposable
         Assert.Equal(9080, s.Port);
         Assert.Null(s.AdminPort); // no admin endpoint unless asked for
         Assert.Equal("127.0.0.1", s.AdminBind);
+        Assert.Equal("none", s.Lobby); // a pure relay unless a lobby is asked for
+        Assert.False(s.HostsConversationLobby);
+    }
+
+    [Theory]
+    [InlineData("conversation-v1", null, null)]
+    [InlineData("none", null, null)]
+    [InlineData("chess", null, "--lobby must be none (a pure relay, the default) or conversation-v1 (not 'chess')")]
+    [InlineData("False", null, "--lobby must be none (a pure relay, the default) or conversation-v1 (not 'False')")]
+    [InlineData(null, "2", "--lobby-min-players only applies with --lobby conversation-v1")]
+    [InlineData("conversation-v1", "2", null)]
+    public void The_lobby_is_opt_in_and_its_settings_need_it(string? lobby, string? minPlayers, string? error)
+    {
+        var env = new Hashtable();
+        if (lobby is not null)
+        {
+            env["GDNET_LOBBY"] = lobby;
+        }
+
+        var s = ServeSettings.Load(null, env, minPlayers is null ? Cli() : Cli(("LobbyMinPlayers", minPlayers)));
+
+        Assert.Equal(error, s.Validate());
     }
 
     [Fact]
     public void The_command_line_beats_the_environment_which_beats_the_file()
     {
-        File.WriteAllText(_file, """{ "Port": 1000, "MaxPeersPerRoom": 10, "maxRooms": 7, "EnetRoom": "fromfile", "Lobby": false }""");
+        File.WriteAllText(_file, """{ "Port": 1000, "MaxPeersPerRoom": 10, "maxRooms": 7, "EnetRoom": "fromfile", "Lobby": "conversation-v1" }""");
         var env = new Hashtable { ["GDNET_MAX_PEERS_PER_ROOM"] = "20", ["GDNET_PORT"] = "2000", ["OTHER_PORT"] = "1" };
 
         var s = ServeSettings.Load(_file, env, Cli(("Port", "3000")));
@@ -37,7 +59,7 @@ public sealed class ServeSettingsTests : IDisposable
         Assert.Equal(20, s.MaxPeersPerRoom);   // env (upper snake case) over file
         Assert.Equal(7, s.MaxRooms);           // file, keys case-insensitive
         Assert.Equal("fromfile", s.EnetRoom);
-        Assert.False(s.Lobby);
+        Assert.True(s.HostsConversationLobby);
         Assert.Equal(4096, s.MaxClients);      // default
     }
 

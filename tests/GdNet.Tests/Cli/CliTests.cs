@@ -261,4 +261,109 @@ public class CliTests
         Assert.Equal("Vector2( 1, 2 )\n", Decode("050000000000803f00000040"));
         Assert.Equal("050000000000803f00000040", Encode("Vector2( 1, 2 )"));
     }
+
+    // ---- the first minute: no arguments, --json for scripts, tables when piped -------------------------------------
+
+    [Fact]
+    public void NoArguments_PrintsTheHelpOnStdoutAndExitsZero()
+    {
+        var r = Run();
+
+        Assert.Equal(0, r.ExitCode); // as 'gdnet --help' (README: "gdnet alone prints this help")
+        Assert.Equal("", r.Err);
+        Assert.Equal(Run("--help").Out, r.Out);
+        foreach (var command in new[] { "serve", "demo", "bench", "soak", "decode", "encode" })
+        {
+            Assert.Contains("  " + command + " ", r.Out, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The single line a <c>--json</c> run printed, parsed; fails if stdout holds anything else.</summary>
+    private static JsonElement OneJsonObject(Result r)
+    {
+        var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, "stdout must be one JSON object, not:\n" + r.Out + r.Err);
+        using var doc = JsonDocument.Parse(lines[0]);
+        Assert.Equal(JsonValueKind.Object, doc.RootElement.ValueKind);
+        return doc.RootElement.Clone();
+    }
+
+    [Fact]
+    public void BenchJson_Local_OneObjectWithTheFigures()
+    {
+        var r = Run("bench", "--transport", "local", "--clients", "2", "--seconds", "0.3", "--json");
+
+        var json = OneJsonObject(r);
+        Assert.True(r.ExitCode == 0, r.Out + r.Err);
+        Assert.Equal("bench", json.GetProperty("command").GetString());
+        Assert.Equal("server", json.GetProperty("mode").GetString());
+        Assert.Equal("local", json.GetProperty("transport").GetString());
+        Assert.Equal(2, json.GetProperty("clients").GetInt32());
+        Assert.Equal(40, json.GetProperty("rpcBytes").GetInt32());
+        var sent = json.GetProperty("sent").GetInt64();
+        Assert.True(sent > 0);
+        Assert.Equal(sent, json.GetProperty("delivered").GetInt64());
+        Assert.Equal(0, json.GetProperty("lost").GetInt64());
+        Assert.Equal(0, json.GetProperty("outOfOrder").GetInt64());
+        Assert.Equal(json.GetProperty("deliveredInTime").GetInt64() / json.GetProperty("seconds").GetDouble(), json.GetProperty("rpcPerSecond").GetDouble(), 6);
+        var rtt = json.GetProperty("roundTripMs");
+        Assert.True(rtt.GetProperty("samples").GetInt32() > 0);
+        Assert.True(rtt.GetProperty("p50").GetDouble() <= rtt.GetProperty("p99").GetDouble());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("godot").ValueKind);
+        Assert.Equal(JsonValueKind.Object, json.GetProperty("transportRejections").ValueKind);
+        Assert.True(json.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void BenchJson_RelayLocal_ReportsTheRelayMode()
+    {
+        var r = Run("bench", "--relay", "--transport", "local", "--clients", "2", "--seconds", "0.3", "--json");
+
+        var json = OneJsonObject(r);
+        Assert.True(r.ExitCode == 0, r.Out + r.Err);
+        Assert.Equal("relay", json.GetProperty("mode").GetString());
+        Assert.Equal(1, json.GetProperty("rooms").GetInt32());
+        Assert.True(json.GetProperty("delivered").GetInt64() > 0);
+        Assert.Equal(0, json.GetProperty("lost").GetInt64());
+        Assert.Equal(JsonValueKind.Null, json.GetProperty("roundTripMs").ValueKind);
+        Assert.True(json.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void DemoJson_Local_EveryBotInTheObject()
+    {
+        var r = Run("demo", "--transport", "local", "--bots", "2", "--json");
+
+        var json = OneJsonObject(r);
+        Assert.True(r.ExitCode == 0, r.Out + r.Err);
+        Assert.Equal("demo", json.GetProperty("command").GetString());
+        Assert.Equal("local", json.GetProperty("transport").GetString());
+        var bots = json.GetProperty("bots").EnumerateArray().ToList();
+        Assert.Equal([1, 2], bots.Select(b => b.GetProperty("bot").GetInt32()));
+        foreach (var bot in bots)
+        {
+            Assert.Equal("ok", bot.GetProperty("result").GetString());
+            Assert.Equal(JsonValueKind.Null, bot.GetProperty("detail").ValueKind);
+            Assert.Equal(2, bot.GetProperty("chatLines").GetInt32());
+            Assert.Contains("announce", bot.GetProperty("stepsPassed").EnumerateArray().Select(s => s.GetString()));
+            Assert.True(bot.GetProperty("id").GetInt32() > 1);
+        }
+
+        Assert.Equal(2, json.GetProperty("serverClientsOk").GetInt32());
+        Assert.True(json.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void Bench_Piped_TableRowsAreNotWrappedAt80Columns()
+    {
+        var r = Run("bench", "--transport", "local", "--clients", "2", "--seconds", "0.2");
+
+        Assert.True(r.ExitCode == 0, r.Out + r.Err);
+        var lines = r.Out.Split('\n');
+        // Each row on one line, label and value together (at 80 columns the label and the value wrapped).
+        Assert.Contains(lines, l => l.Contains("RPCs sent / received", StringComparison.Ordinal) && l.Contains(" within ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("vs Godot burst, reliable (129,870 RPC/s, README)", StringComparison.Ordinal) && l.Contains("n/a (local)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Length > 80);
+        Assert.DoesNotContain("\u001b[", r.Out, StringComparison.Ordinal); // no colour codes in a pipe
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using GdNet.Peers;
+using GdNet.TestSupport;
 using UdpCustomPeer;
 using Xunit;
 
@@ -123,6 +124,21 @@ public sealed class UdpCustomPeerTests : IDisposable
         using var carol = Join();
 
         PollUntil(() => _logs[carol].Entries.Contains("failed"));
+    }
+
+    [Fact]
+    public async Task TheSample_RpcsThroughMultiplayerApiOverUdp_EveryoneHearsWhatTheModeSays()
+    {
+        await using var sample = SampleProcess.Start("UdpCustomPeer");
+
+        Assert.True(await sample.WaitForExitAsync(TimeSpan.FromSeconds(30)) == 0, sample.Describe());
+        var heard = sample.Lines.Where(l => l.Contains(" got ", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(4, heard.Count);
+        Assert.Matches("^alice got \"hello, everyone\" from peer \\d+$", heard[0]); // remotesync: also run locally
+        Assert.Matches("^alice got \"hi alice\" from peer \\d+$", heard[1]);        // bob → alice, relayed by the server
+        Assert.Matches("^bob got \"hello, everyone\" from peer \\d+$", heard[2]);   // alice → everyone, relayed
+        Assert.Matches("^server got \"hello, everyone\" from peer \\d+$", heard[3]);
+        Assert.Equal("done", sample.Lines[^1]);
     }
 
     private UdpTransport Join()
