@@ -86,6 +86,10 @@ public abstract class RelayConnection
     internal TokenBucket? ByteBucket;
     internal long RateExceededSince = -1;
     internal long RateLastExceeded;
+
+    // The slow-reader check (RelayRouter.CheckSlowReaders): the queue seen last time, and since when it has not shrunk.
+    internal long QueueSeen;
+    internal long QueueStuckSince = -1;
     private int _cut;
 
     /// <summary>

@@ -93,7 +93,7 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
         if (_ws.EnqueueMessage(sys) == EnqueueResult.Full)
         {
             // Announcements are not packets the router sends, so its slow-reader rule is applied here.
-            _router.ReportRejection(this, new PacketRejection(PeerId, PacketRejectReason.QueueFull, _ws.QueuedBytes, 0, "disconnected: reads too slowly"), misbehaviour: false);
+            _router.ReportRejection(this, new PacketRejection(PeerId, PacketRejectReason.SlowReader, _ws.QueuedBytes, 0, "disconnected: its send queue is over its budget"), misbehaviour: false);
             Close(CloseReason.SlowReader, "the peer reads too slowly: its send queue is over its budget");
         }
     }

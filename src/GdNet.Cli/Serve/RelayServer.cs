@@ -54,13 +54,21 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         Router.PeerLeft += c => Event(string.Create(CultureInfo.InvariantCulture, $"peer {c.PeerId} disconnected"), always: true);
         Router.ConnectionRefused += (r, reason, detail) =>
         {
-            Event($"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {reason}: {detail}");
-            Remember(reason.ToString(), $"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {detail}");
+            if (TakeEventSlot())
+            {
+                _events.Enqueue($"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {reason}: {detail}");
+                Remember(reason.ToString(), $"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {detail}");
+            }
         };
         Router.PacketRejected += (_, r) =>
         {
-            Event("rejected: " + r.Detail);
-            Remember(r.Reason.ToString(), r.Detail);
+            // Counted by the router; a line (and the dashboard's list) only within the rate: a flood formats nothing.
+            if (TakeEventSlot())
+            {
+                var detail = r.Detail;
+                _events.Enqueue("rejected: " + detail);
+                Remember(r.Reason.ToString(), detail);
+            }
         };
     }
 
@@ -280,7 +288,13 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
             lobby.Attach(api);
             lobby.ClientDone += (id, ok, detail) => Event(string.Create(CultureInfo.InvariantCulture,
                 $"peer {id} finished conversation v1: {(ok ? "ok" : "fail " + detail)}"), always: true);
-            api.RpcRejected += rejection => Event("rpc rejected: " + rejection);
+            api.RpcRejected += rejection =>
+            {
+                if (TakeEventSlot())
+                {
+                    _events.Enqueue("rpc rejected: " + rejection);
+                }
+            };
             _lobbies[host!] = lobby;
         });
         _hosts!.Add(host);
@@ -288,35 +302,41 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     }
 
     // Events for the terminal: joins, leaves and conversation results always; refusals and rejections at most
-    // MaxEventLinesPerSecond a second (a flood must not flood the log), the rest counted.
+    // MaxEventLinesPerSecond a second (a flood must not flood the log, nor format a line per bad packet), the rest counted.
     private void Event(string line, bool always = false)
     {
-        if (!always)
+        if (always || TakeEventSlot())
         {
-            var second = Environment.TickCount64 / 1000;
-            lock (_events)
-            {
-                if (second != _eventWindow)
-                {
-                    if (_eventsDropped > 0)
-                    {
-                        _events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"({_eventsDropped} more refusals/rejections in the last second, counted in the stats)"));
-                    }
-
-                    _eventWindow = second;
-                    _eventsInWindow = 0;
-                    _eventsDropped = 0;
-                }
-
-                if (++_eventsInWindow > MaxEventLinesPerSecond)
-                {
-                    _eventsDropped++;
-                    return;
-                }
-            }
+            _events.Enqueue(line);
         }
+    }
 
-        _events.Enqueue(line);
+    // Whether one more rate-limited line may be written this second; counts the ones that may not.
+    private bool TakeEventSlot()
+    {
+        var second = Environment.TickCount64 / 1000;
+        lock (_events)
+        {
+            if (second != _eventWindow)
+            {
+                if (_eventsDropped > 0)
+                {
+                    _events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"({_eventsDropped} more refusals/rejections in the last second, counted in the stats)"));
+                }
+
+                _eventWindow = second;
+                _eventsInWindow = 0;
+                _eventsDropped = 0;
+            }
+
+            if (++_eventsInWindow > MaxEventLinesPerSecond)
+            {
+                _eventsDropped++;
+                return false;
+            }
+
+            return true;
+        }
     }
 
     /// <summary>Counters for the status line.</summary>
