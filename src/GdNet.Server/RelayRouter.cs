@@ -625,6 +625,7 @@ public sealed partial class RelayRouter
             }
 
             NoteDeparture(connection.PeerId);
+            ForgetPathsToHost(connection);
             _goneIn += connection.PacketsIn;
             _goneBytesIn += connection.BytesIn;
             _goneTraffic[connection.Transport] = _goneTraffic.GetValueOrDefault(connection.Transport, TransportTraffic.Zero).Plus(connection, peers: 0);
