@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using GdNet.Peers;
@@ -138,7 +137,7 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
         {
             connection.Violate(message.Length < GdMpFrame.HeaderSize
                 ? new PacketRejection(PeerId, PacketRejectReason.TooSmall, message.Length, GdMpFrame.HeaderSize, "shorter than the 9-byte header")
-                : new PacketRejection(PeerId, PacketRejectReason.Malformed, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"unknown message type {message[0]}")));
+                : new PacketRejection(PeerId, PacketRejectReason.Malformed, message.Length, 0, "unknown message type {0}", message[0]));
             return MessageDisposition.Done;
         }
 
