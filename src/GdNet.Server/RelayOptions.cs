@@ -58,7 +58,8 @@ public sealed class RelayOptions
     /// A peer with bytes queued for it that has read none of them for this long is disconnected as a slow reader (its
     /// queue never shrank between the router's checks, four a second), whatever the server-wide budget: a client that
     /// stops reading must not hold its queue, its slot and its memory forever. Default 10 s; <see cref="TimeSpan.Zero"/>
-    /// turns the check off (then only the per-peer queue cap and <see cref="SendStallTimeout"/> cut slow readers).
+    /// turns the check off (then only the per-peer queue cap and <see cref="SendStallTimeout"/> cut slow readers). A
+    /// transport's queue shrinks a write at a time: with very large packets, allow the time one takes to be written.
     /// </summary>
     public TimeSpan SlowReaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

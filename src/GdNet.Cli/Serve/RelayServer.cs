@@ -194,6 +194,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
 
     private async Task ListenAsync()
     {
+        _bind = Settings.ResolveBind(); // a host name resolved, and a clear message for an address that is not this machine's
         var kinds = Settings.Transports;
         var port = Settings.Port;
         for (var attempt = 0; ; attempt++)
@@ -227,19 +228,22 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         }
     }
 
+    private string _bind = "127.0.0.1";
+
     private async Task<string?> ListenWsAsync(int port)
     {
         _ws = new WebSocketRelayListener(Router, _logger)
         {
-            BindIp = Settings.Bind,
+            BindIp = _bind,
             MaxPacketSize = Settings.MaxPacketSize,
+            MaxQueuedBytes = Settings.PerClientQueueBytes, // two of the largest messages: a large packet is not a slow reader
             RoomsFromPath = true,
         };
         var err = await _ws.ListenAsync(port).ConfigureAwait(false);
         if (err != Error.Ok)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"cannot listen on {Settings.Bind}:{port} (TCP): {(err == Error.AlreadyInUse ? "the port is already in use" : err.ToString())}");
+                $"cannot listen on {_bind}:{port} (TCP): {(err == Error.AlreadyInUse ? "the port is already in use" : err + " (is the address this machine's, and the port free?)")}");
         }
 
         Urls.Add(_ws.Url!);
@@ -253,7 +257,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         {
             _enet = new EnetRelayListener(Router, _logger)
             {
-                BindIp = Settings.Bind,
+                BindIp = _bind,
                 MaxClients = Math.Min(Settings.MaxClients, NetworkedMultiplayerENet.MaxClientsLimit),
                 MaxPacketSize = Math.Min(Settings.MaxPacketSize, NetworkedMultiplayerENet.GodotMaxPacketSize),
                 MaxWaitingData = Math.Max(NetworkedMultiplayerENet.DefaultMaxWaitingData, 2L * Math.Min(Settings.MaxPacketSize, NetworkedMultiplayerENet.GodotMaxPacketSize)),
@@ -269,7 +273,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         if (err != Error.Ok)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"cannot listen on {Settings.Bind}:{port} (UDP): {(err == Error.CantCreate ? "the port is already in use or the address is not local" : err.ToString())}");
+                $"cannot listen on {_bind}:{port} (UDP): {(err == Error.CantCreate ? "the port is already in use or the address is not local" : err.ToString())}");
         }
 
         Urls.Add(_enet.Url!);
