@@ -237,6 +237,8 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
             BindIp = _bind,
             MaxPacketSize = Settings.MaxPacketSize,
             MaxQueuedBytes = Settings.PerClientQueueBytes, // two of the largest messages: a large packet is not a slow reader
+            // A client that never answers the close is aborted after this: within the drain time, so SIGTERM ends in time.
+            CloseTimeout = TimeSpan.FromSeconds(Math.Clamp(Settings.DrainSeconds, 0.1, 2)),
             RoomsFromPath = true,
         };
         var err = await _ws.ListenAsync(port).ConfigureAwait(false);
