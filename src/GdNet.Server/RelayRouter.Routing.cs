@@ -564,7 +564,7 @@ public sealed partial class RelayRouter
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "rejected: {Detail}")]
     private static partial void LogRejected(ILogger logger, string detail);
 
-    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "{Count} more rejections in the last second were not logged (all are counted)")]
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "{Count} more refusals and rejections in the last second were not logged (all are counted)")]
     private static partial void LogSuppressed(ILogger logger, long count);
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Debug, Message = "room {Room} created")]

@@ -70,7 +70,7 @@ public sealed partial class RelayRouter
     private long _stallReleased = -1;
     private long _stallSince;
 
-    // Rate-limited logging of rejections: at most LogBurst lines a second, the rest counted.
+    // Rate-limited logging of refusals and rejections: at most LogBurst lines a second, the rest counted.
     private const int LogBurst = 10;
     private long _logWindow;
     private int _logInWindow;
@@ -475,7 +475,11 @@ public sealed partial class RelayRouter
     private AdmissionTicket Refuse(AdmissionRequest request, AdmissionRefusal reason, string detail)
     {
         _refusals.AddOrUpdate(reason.ToString(), 1, static (_, n) => n + 1);
-        LogRefused(_logger, request.Transport, request.RemoteEndPoint, request.Room, reason, detail);
+        if (ShouldLog())
+        {
+            LogRefused(_logger, request.Transport, request.RemoteEndPoint, request.Room, reason, detail); // a CONNECT flood logs at a bounded rate
+        }
+
         ConnectionRefused?.Invoke(request, reason, detail);
         return new AdmissionTicket(request, reason, detail);
     }
