@@ -311,13 +311,13 @@ internal sealed class WsConnection
     /// <summary>Counts a refused message from the remote side; past <see cref="WsLimits.MaxViolations"/> the connection is closed with 1008 and the reason. Any thread.</summary>
     public void CountViolation(PacketRejection rejection)
     {
-        if (_limits.Logger.IsEnabled(LogLevel.Debug))
+        var n = Interlocked.Increment(ref _violations);
+        if ((_limits.MaxViolations == 0 || n <= _limits.MaxViolations) && _limits.Logger.IsEnabled(LogLevel.Debug))
         {
-            Log.Rejected(_limits.Logger, rejection.Detail);
+            Log.Rejected(_limits.Logger, rejection.Detail); // not past the close: what is still in flight is counted, not logged
         }
 
-        var n = Interlocked.Increment(ref _violations);
-        if (_limits.MaxViolations > 0 && n >= _limits.MaxViolations)
+        if (_limits.MaxViolations > 0 && n == _limits.MaxViolations) // once: what is still in flight after it is only counted
         {
             RequestClose(WsCloseCodes.PolicyViolation, string.Create(CultureInfo.InvariantCulture,
                 $"too many invalid messages ({n}); last: {rejection.Reason}"));

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using GdNet.Peers;
@@ -93,7 +92,7 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
         if (_ws.EnqueueMessage(sys) == EnqueueResult.Full)
         {
             // Announcements are not packets the router sends, so its slow-reader rule is applied here.
-            _router.ReportRejection(this, new PacketRejection(PeerId, PacketRejectReason.QueueFull, _ws.QueuedBytes, 0, "disconnected: reads too slowly"), misbehaviour: false);
+            _router.ReportRejection(this, new PacketRejection(PeerId, PacketRejectReason.SlowReader, _ws.QueuedBytes, 0, "disconnected: its send queue is over its budget"), misbehaviour: false);
             Close(CloseReason.SlowReader, "the peer reads too slowly: its send queue is over its budget");
         }
     }
@@ -138,7 +137,7 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
         {
             connection.Violate(message.Length < GdMpFrame.HeaderSize
                 ? new PacketRejection(PeerId, PacketRejectReason.TooSmall, message.Length, GdMpFrame.HeaderSize, "shorter than the 9-byte header")
-                : new PacketRejection(PeerId, PacketRejectReason.Malformed, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"unknown message type {message[0]}")));
+                : new PacketRejection(PeerId, PacketRejectReason.Malformed, message.Length, 0, "unknown message type {0}", message[0]));
             return MessageDisposition.Done;
         }
 

@@ -458,7 +458,7 @@ public class RelayListenerTests
             }
         }
 
-        Assert.Equal(PacketRejectReason.QueueFull, Assert.Single(rejected).Reason);
+        Assert.Equal(PacketRejectReason.SlowReader, Assert.Single(rejected).Reason);
         Assert.True(peak > 0, "queued bytes were charged to the budget");
         Assert.Equal($"SYS_DEL {deafId}", (await reader.NextAsync()).ToString());
         await PumpUntilAsync(() => relay.Router.SendBudget.QueuedBytes == 0);
@@ -545,7 +545,7 @@ public class RelayListenerTests
         Assert.Equal($"DATA {a.Id}->{b.Id} 2a", (await b.NextAsync()).ToString());
         Assert.Equal($"SYS_DEL {deafId}", (await b.NextAsync()).ToString());
         var cut = Assert.Single(rejected);
-        Assert.Equal(PacketRejectReason.QueueFull, cut.Reason);
+        Assert.Equal(PacketRejectReason.SlowReader, cut.Reason);
         Assert.Equal(deafId, cut.PeerId);
         Assert.Contains("reads too slowly", cut.Detail, StringComparison.Ordinal);
         await PumpUntilAsync(() => relay.Router.SendBudget.QueuedBytes == 0 && relay.Router.PeerCount == 2);

@@ -260,7 +260,6 @@ public sealed class PeerInbox : IDisposable
     /// <summary>Counts a refused packet and queues its <see cref="NetworkedMultiplayerPeer.PacketRejected"/> notice. Any thread.</summary>
     public void Reject(PacketRejection rejection)
     {
-        ArgumentNullException.ThrowIfNull(rejection);
         _owner.Statistics.CountRejection(rejection.Reason);
         if (TryTakeRejectionPlace())
         {
