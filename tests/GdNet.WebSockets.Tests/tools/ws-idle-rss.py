@@ -78,6 +78,9 @@ async def main():
             raise RuntimeError(f"only {len(welcomed)} of {count} welcomed")
         await asyncio.sleep(5)
         after = rss_kib(server.pid)
+        ended = sum(1 for t in tasks if t.done())
+        if ended:
+            raise RuntimeError(f"{ended} connections ended while they should sit idle")
         print(f"connections: {count}; VmRSS before {before} KiB, after {after} KiB; "
               f"per connection {(after - before) / count:.1f} KiB")
         for t in tasks:
