@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.WebSockets;
 using GdNet.Peers;
 using GdNet.Server;
 using Microsoft.Extensions.Logging;
@@ -28,12 +27,17 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
     private readonly WsConnection _ws;
     private readonly ILogger _logger;
 
-    public WsRelayConnection(RelayRouter router, WebSocket ws, WsStream stream, WsLimits limits, IPEndPoint? remoteEndPoint)
+    /// <param name="router">The router the client joins.</param>
+    /// <param name="stream">The upgraded connection's stream (WebSocket frames from here on).</param>
+    /// <param name="limits">The listener's limits.</param>
+    /// <param name="remoteEndPoint">The client's address.</param>
+    /// <param name="abortTransport">Drops the HTTP connection at once.</param>
+    public WsRelayConnection(RelayRouter router, Stream stream, WsLimits limits, IPEndPoint? remoteEndPoint, Action abortTransport)
         : base(TransportName, remoteEndPoint)
     {
         _router = router;
         _logger = limits.Logger;
-        _ws = new WsConnection(ws, stream, maskFrames: false, this, limits)
+        _ws = new WsConnection(stream, isClient: false, this, limits, abortTransport: abortTransport)
         {
             RemoteAddress = remoteEndPoint?.Address.ToString() ?? string.Empty,
             RemotePort = remoteEndPoint?.Port ?? 0,
