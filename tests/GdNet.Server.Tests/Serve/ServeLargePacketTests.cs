@@ -14,7 +14,7 @@ public sealed class ServeLargePacketTests
     [Fact]
     public async Task A_20_MB_packet_reaches_a_reading_peer_when_the_packet_size_allows_it()
     {
-        var (serve, port) = await StartAsync(1, "--no-lobby", "--max-packet-size", "30000000", "--max-bytes-per-second", "0", "--log-level", "information");
+        var (serve, port) = await StartAsync(1, "--max-packet-size", "30000000", "--max-bytes-per-second", "0", "--log-level", "information");
         await using var _ = serve;
         var url = new Uri($"ws://127.0.0.1:{port}/big");
         using var cts = new CancellationTokenSource(Wait);

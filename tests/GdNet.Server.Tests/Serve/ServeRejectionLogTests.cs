@@ -24,7 +24,7 @@ public sealed class ServeRejectionLogTests
     [Fact]
     public async Task Floods_of_bad_messages_are_all_counted_and_logged_at_a_bounded_rate()
     {
-        var (serve, port) = await StartAsync(2, "--transport", "ws,enet", "--log-level", "information", "--admin-port", "0",
+        var (serve, port) = await StartAsync(2, "--lobby", "conversation-v1", "--transport", "ws,enet", "--log-level", "information", "--admin-port", "0",
             "--max-packets-per-second", "0", "--max-bytes-per-second", "0");
         await using var _ = serve;
         var admin = await AdminUriAsync(serve);
