@@ -319,7 +319,7 @@ public sealed class ChaosTcpProxy : IAsyncDisposable
                     var n = await from.ReceiveAsync(buffer, token).ConfigureAwait(false);
                     if (n == 0)
                     {
-                        await chunks.WriteAsync(new Chunk(null, lastDue, Cut: false), token).ConfigureAwait(false); // FIN
+                        await chunks.WriteAsync(new Chunk(null, Math.Max(lastDue, ChaosLane.Now), Cut: false), token).ConfigureAwait(false); // FIN, after the bytes before it
                         return;
                     }
 

@@ -13,6 +13,10 @@ namespace GdNet.TestSupport;
 /// </summary>
 public sealed class ChaosUdpProxy : IDisposable
 {
+    // Room for bursts (the kernel caps it at net.core.rmem_max): what overflows a socket buffer is lost uncounted, as on
+    // a real link, so the proxy asks for plenty.
+    private const int SocketBuffer = 4 << 20;
+
     private readonly Socket _front;
     private readonly IPEndPoint _server;
     private readonly ConcurrentDictionary<EndPoint, Session> _sessions = new();
@@ -37,7 +41,7 @@ public sealed class ChaosUdpProxy : IDisposable
     {
         ArgumentNullException.ThrowIfNull(server);
         _server = server;
-        _front = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _front = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = SocketBuffer, SendBufferSize = SocketBuffer };
         _front.Bind(new IPEndPoint(server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, 0));
         _toServer = new Scheduler(new ChaosLane(ToServer, ToServerCounters, seed), _stop.Token);
         _toClient = new Scheduler(new ChaosLane(ToClient, ToClientCounters, seed + 1), _stop.Token);
@@ -119,7 +123,7 @@ public sealed class ChaosUdpProxy : IDisposable
 
     private Session StartSession(EndPoint client)
     {
-        var back = new Socket(_server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        var back = new Socket(_server.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = SocketBuffer, SendBufferSize = SocketBuffer };
         back.Bind(new IPEndPoint(((IPEndPoint)_front.LocalEndPoint!).Address, 0));
         back.Connect(_server);
         var session = new Session(back, client);
