@@ -23,7 +23,7 @@ public sealed class ChaosUdpProxy : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Scheduler _toServer;
     private readonly Scheduler _toClient;
-    private readonly Task _frontLoop;
+    private readonly Thread _frontLoop;
     private int _disposed;
 
     /// <summary>Starts relaying to 127.0.0.1:<paramref name="serverPort"/>.</summary>
@@ -45,7 +45,7 @@ public sealed class ChaosUdpProxy : IDisposable
         _front.Bind(new IPEndPoint(server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, 0));
         _toServer = new Scheduler(new ChaosLane(ToServer, ToServerCounters, seed), _stop.Token);
         _toClient = new Scheduler(new ChaosLane(ToClient, ToClientCounters, seed + 1), _stop.Token);
-        _frontLoop = Task.Run(FrontLoopAsync);
+        _frontLoop = StartThread(FrontLoop, "chaos udp: from clients");
     }
 
     /// <summary>The port clients send to.</summary>
@@ -92,32 +92,44 @@ public sealed class ChaosUdpProxy : IDisposable
             s.Back.Dispose();
         }
 
-        Task.WaitAll([_frontLoop, _toServer.Pump, _toClient.Pump, .. _sessions.Values.Select(s => s.Loop)], TimeSpan.FromSeconds(5));
+        _toServer.Wake();
+        _toClient.Wake();
+        foreach (var t in (Thread[])[_frontLoop, _toServer.Pump, _toClient.Pump, .. _sessions.Values.Select(s => s.Loop!)])
+        {
+            t.Join(TimeSpan.FromSeconds(5));
+        }
+
         _stop.Dispose();
     }
 
-    private async Task FrontLoopAsync()
+    // Dedicated threads, blocking on their sockets: the proxy keeps relaying when a busy test starves the thread pool.
+    private static Thread StartThread(Action loop, string name)
+    {
+        var t = new Thread(() => loop()) { IsBackground = true, Name = name };
+        t.Start();
+        return t;
+    }
+
+    private void FrontLoop()
     {
         var buffer = new byte[65536];
-        var any = new IPEndPoint(_server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        EndPoint from = new IPEndPoint(_server.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         while (!_stop.IsCancellationRequested)
         {
-            SocketReceiveFromResult r;
             try
             {
-                r = await _front.ReceiveFromAsync(buffer, any, _stop.Token);
+                var length = _front.ReceiveFrom(buffer, ref from);
+                var session = _sessions.GetOrAdd(from, StartSession);
+                _toServer.Submit(buffer.AsSpan(0, length), session.Back, to: null);
             }
-            catch (SocketException)
+            catch (SocketException) when (!_stop.IsCancellationRequested)
             {
                 continue; // an ICMP error for an earlier datagram to a client: keep relaying
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
-                return;
+                return; // disposed
             }
-
-            var session = _sessions.GetOrAdd(r.RemoteEndPoint, StartSession);
-            _toServer.Submit(buffer.AsSpan(0, r.ReceivedBytes), session.Back, to: null);
         }
     }
 
@@ -127,30 +139,28 @@ public sealed class ChaosUdpProxy : IDisposable
         back.Bind(new IPEndPoint(((IPEndPoint)_front.LocalEndPoint!).Address, 0));
         back.Connect(_server);
         var session = new Session(back, client);
-        session.Loop = Task.Run(() => BackLoopAsync(session));
+        session.Loop = StartThread(() => BackLoop(session), "chaos udp: to a client");
         return session;
     }
 
-    private async Task BackLoopAsync(Session session)
+    private void BackLoop(Session session)
     {
         var buffer = new byte[65536];
         while (!_stop.IsCancellationRequested)
         {
-            int length;
             try
             {
-                length = await session.Back.ReceiveAsync(buffer, _stop.Token);
+                var length = session.Back.Receive(buffer);
+                _toClient.Submit(buffer.AsSpan(0, length), _front, session.Client);
             }
-            catch (SocketException)
+            catch (SocketException) when (!_stop.IsCancellationRequested)
             {
                 continue; // the server's port refused a datagram (ICMP): keep relaying
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
-                return;
+                return; // disposed
             }
-
-            _toClient.Submit(buffer.AsSpan(0, length), _front, session.Client);
         }
     }
 
@@ -160,7 +170,7 @@ public sealed class ChaosUdpProxy : IDisposable
 
         public EndPoint Client { get; } = client;
 
-        public Task Loop { get; set; } = Task.CompletedTask;
+        public Thread? Loop { get; set; }
     }
 
     private readonly record struct Pending(byte[] Data, Socket Socket, EndPoint? To, long ReadSequence);
@@ -172,7 +182,7 @@ public sealed class ChaosUdpProxy : IDisposable
         private readonly CancellationToken _stop;
         private readonly Lock _gate = new();
         private readonly PriorityQueue<Pending, (long Due, long Order)> _queue = new();
-        private readonly SemaphoreSlim _signal = new(0);
+        private readonly AutoResetEvent _signal = new(false);
         private readonly long _holdTimestamps = ChaosLane.ToTimestamp(ChaosOptions.ReorderHold);
         private Pending? _held;
         private long _heldAt;
@@ -184,10 +194,12 @@ public sealed class ChaosUdpProxy : IDisposable
         {
             _lane = lane;
             _stop = stop;
-            Pump = Task.Run(PumpAsync, CancellationToken.None);
+            Pump = StartThread(PumpLoop, "chaos udp: delayed datagrams");
         }
 
-        public Task Pump { get; }
+        public Thread Pump { get; }
+
+        public void Wake() => _signal.Set();
 
         /// <summary>Called by one receive loop at a time per socket; may be called by several loops at once (one per client).</summary>
         public void Submit(ReadOnlySpan<byte> datagram, Socket socket, EndPoint? to)
@@ -257,10 +269,7 @@ public sealed class ChaosUdpProxy : IDisposable
                 }
             }
 
-            if (_signal.CurrentCount == 0)
-            {
-                _signal.Release();
-            }
+            _signal.Set();
         }
 
         // Under _gate: sends, counting a datagram that leaves after one read later than it as reordered.
@@ -291,7 +300,7 @@ public sealed class ChaosUdpProxy : IDisposable
             }
         }
 
-        private async Task PumpAsync()
+        private void PumpLoop()
         {
             while (!_stop.IsCancellationRequested)
             {
@@ -334,14 +343,7 @@ public sealed class ChaosUdpProxy : IDisposable
                     }
                 }
 
-                try
-                {
-                    await _signal.WaitAsync(wait, _stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                _signal.WaitOne(wait);
             }
         }
     }
