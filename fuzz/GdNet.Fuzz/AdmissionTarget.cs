@@ -23,9 +23,7 @@ internal sealed class AdmissionTarget : FuzzTarget
 
     private static readonly JwtAdmission Jwt = new(Encoding.UTF8.GetBytes(Key));
 
-    public override string Name => "admission";
 
-    public override string Description => "HTTP admission: request target → room + ?token=, Bearer header, allow list, JwtAdmission, RelayRouter.AdmitAsync";
 
     public override void Run(ReadOnlySpan<byte> input)
     {

@@ -16,9 +16,7 @@ internal sealed class EnetTarget : FuzzTarget
 {
     private const int Prefix = 6;
 
-    public override string Name => "enet";
 
-    public override string Description => "ENet datagram inspector (protocol header, command list, CONNECT data, oversized fragments) + Godot ENet framing helpers";
 
     public override void Run(ReadOnlySpan<byte> input)
     {

@@ -7,12 +7,6 @@ namespace GdNet.Fuzz;
 /// </summary>
 internal abstract class FuzzTarget
 {
-    /// <summary>The name given on the command line (<c>fuzz/run.sh NAME</c>) and the corpus folder's name.</summary>
-    public abstract string Name { get; }
-
-    /// <summary>One line for <c>--list</c> and the README.</summary>
-    public abstract string Description { get; }
-
     /// <summary>Decodes one input; throws <see cref="FuzzCheckException"/> when an invariant does not hold.</summary>
     public abstract void Run(ReadOnlySpan<byte> input);
 }
@@ -43,19 +37,24 @@ internal sealed class FuzzCheckException : Exception
     }
 }
 
+/// <summary>A target's name (on the command line, <c>fuzz/run.sh NAME</c>, and the corpus folder's), its one-line
+/// description, and how to make it. Making it runs GdNet code, so it happens only inside the fuzzing loop: under
+/// afl-fuzz the instrumented assemblies must not run before SharpFuzz has mapped the coverage memory.</summary>
+internal sealed record TargetInfo(string Name, string Description, Func<FuzzTarget> Create);
+
 /// <summary>Every target, by name. To add one: write a <see cref="FuzzTarget"/> and list it here (see fuzz/README.md).</summary>
 internal static class Targets
 {
-    public static readonly FuzzTarget[] All =
+    public static readonly TargetInfo[] All =
     [
-        new VariantTarget(allowObjects: false),
-        new VariantTarget(allowObjects: true),
-        new TextTarget(),
-        new MultiplayerReceiveTarget(),
-        new GdMpTarget(),
-        new EnetTarget(),
-        new AdmissionTarget(),
+        new("variant", "binary Variant decoder, objects off (VariantCodec.TryRead, PacketPeer.GetVar), re-encode round trip", () => new VariantTarget(allowObjects: false)),
+        new("variant-objects", "binary Variant decoder with full objects on (VariantCodec.TryRead, PacketPeer.GetVar(true)), re-encode round trip", () => new VariantTarget(allowObjects: true)),
+        new("str2var", "Variant text parser (VariantText.TryParse = str2var), var2str round trip, binary encoding of the parsed value", () => new TextTarget()),
+        new("mp-receive", "MultiplayerAPI receive path: packets from connected peers to a server with RPCs/rsets of every mode, then Poll()", () => new MultiplayerReceiveTarget()),
+        new("gdmp", "WebSocket gd_mp_api header (GdMpFrame) + RelayRouter.Route with relay and hosted-logic rooms", () => new GdMpTarget()),
+        new("enet", "ENet datagram inspector (protocol header, command list, CONNECT data, oversized fragments) + Godot ENet framing helpers", () => new EnetTarget()),
+        new("admission", "HTTP admission: request target -> room + ?token=, Bearer header, allow list, JwtAdmission, RelayRouter.AdmitAsync", () => new AdmissionTarget()),
     ];
 
-    public static FuzzTarget? Find(string name) => Array.Find(All, t => string.Equals(t.Name, name, StringComparison.Ordinal));
+    public static TargetInfo? Find(string name) => Array.Find(All, t => string.Equals(t.Name, name, StringComparison.Ordinal));
 }

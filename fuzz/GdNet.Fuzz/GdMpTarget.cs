@@ -20,9 +20,7 @@ internal sealed class GdMpTarget : FuzzTarget
 {
     private static readonly IPEndPoint Address = new(IPAddress.Loopback, 40000);
 
-    public override string Name => "gdmp";
 
-    public override string Description => "WebSocket gd_mp_api header (GdMpFrame) + RelayRouter.Route with relay/hosted-logic rooms";
 
     public override void Run(ReadOnlySpan<byte> input)
     {

@@ -18,9 +18,7 @@ internal sealed class MultiplayerReceiveTarget : FuzzTarget
     public const int SecondClient = 9;
     public const int Stranger = 33;
 
-    public override string Name => "mp-receive";
 
-    public override string Description => "MultiplayerAPI receive path: packets from connected peers to a server with RPCs/rsets of every mode, then Poll()";
 
     public override void Run(ReadOnlySpan<byte> input)
     {

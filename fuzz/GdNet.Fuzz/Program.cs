@@ -27,8 +27,8 @@ internal static class Program
             return args.Length == 0 ? 2 : 0;
         }
 
-        var target = Targets.Find(args[0]);
-        if (target is null)
+        var info = Targets.Find(args[0]);
+        if (info is null)
         {
             Console.Error.WriteLine($"unknown target '{args[0]}'; --list shows them");
             return 2;
@@ -36,12 +36,14 @@ internal static class Program
 
         if (args.Length > 1 && args[1] == "--replay")
         {
-            return Replay(target, args[2..]);
+            return Replay(info.Create(), args[2..]);
         }
 
         var buffer = new byte[MaxInput];
+        FuzzTarget? target = null;
         Fuzzer.OutOfProcess.Run(stream =>
         {
+            target ??= info.Create();
             var n = 0;
             int read;
             while (n < buffer.Length && (read = stream.Read(buffer, n, buffer.Length - n)) > 0)

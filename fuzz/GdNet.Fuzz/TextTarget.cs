@@ -13,9 +13,7 @@ internal sealed class TextTarget : FuzzTarget
 {
     private static readonly VariantReadOptions Objects = new() { AllowObjects = true };
 
-    public override string Name => "str2var";
 
-    public override string Description => "Variant text parser (VariantText.TryParse = str2var), var2str round trip, binary encoding of the parsed value";
 
     public override void Run(ReadOnlySpan<byte> input)
     {

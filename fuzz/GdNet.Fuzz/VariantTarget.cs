@@ -13,11 +13,7 @@ internal sealed class VariantTarget(bool allowObjects) : FuzzTarget
 {
     private readonly VariantReadOptions _options = new() { AllowObjects = allowObjects };
 
-    public override string Name => allowObjects ? "variant-objects" : "variant";
 
-    public override string Description => allowObjects
-        ? "binary Variant decoder with full objects on (VariantCodec.TryRead, PacketPeer.GetVar(true)), re-encode round trip"
-        : "binary Variant decoder, objects off (VariantCodec.TryRead, PacketPeer.GetVar), re-encode round trip";
 
     public override void Run(ReadOnlySpan<byte> input)
     {
