@@ -40,7 +40,16 @@ internal sealed class AdmissionTarget : FuzzTarget
             return; // not an origin-form target: Kestrel answers 400 before any of GdNet runs
         }
 
-        var path = PathString.FromUriComponent(rawPath);
+        PathString path;
+        try
+        {
+            path = PathString.FromUriComponent(rawPath);
+        }
+        catch (InvalidOperationException)
+        {
+            return; // "%00" in the path: Kestrel answers 400 before any of GdNet runs
+        }
+
         var room = string.IsNullOrEmpty(path.Value) || path.Value == "/" ? Room.DefaultName : path.Value[1..];
         string? credential = null;
         var parsedQuery = QueryHelpers.ParseQuery(query);
