@@ -11,23 +11,26 @@
 #   fuzz/run.sh --list                    the targets
 #
 # Long runs share the machine: start them as `nice -n 19 fuzz/run.sh TARGET SECONDS`. Environment: AFL_TIMEOUT_MS (per
-# input, default 2000), AFL_EXTRA (more afl-fuzz options, e.g. "-E 10000000" to stop after ten million executions).
+# input, default 2000), FUZZ_OUT (instead of fuzz/out), AFL_EXTRA (more afl-fuzz options, e.g. "-E 10000000" to stop after ten million executions).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 project="$here/GdNet.Fuzz/GdNet.Fuzz.csproj"
 build_dir="$here/GdNet.Fuzz/bin/Release/net10.0"
+out_root="${FUZZ_OUT:-$here/out}"
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 
 build() {
-  mkdir -p "$here/out"
+  mkdir -p "$out_root"
   # One build at a time (two runs started together share the build output).
-  exec 9>"$here/out/.build.lock"
+  mkdir -p "$here/GdNet.Fuzz/obj"
+  exec 9>"$here/GdNet.Fuzz/obj/.run-build.lock"
   flock 9
-  local log="$here/out/build.log"
+  local log="$out_root/build-$$.log"
   dotnet build "$project" -c Release --nologo -v q > "$log" 2>&1 || { cat "$log" >&2; echo "run.sh: the build failed" >&2; exit 1; }
+  rm -f "$log"
 }
 
 if [ "$1" = "--list" ]; then
@@ -45,7 +48,7 @@ if [ "$1" = "--replay" ]; then
 fi
 
 command -v afl-fuzz >/dev/null || { echo "run.sh: afl-fuzz is missing (apt-get install afl++)" >&2; exit 1; }
-out="$here/out/$target"
+out="$out_root/$target"
 bin="$out/bin"
 
 instrument() {
