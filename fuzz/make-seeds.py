@@ -154,6 +154,10 @@ def main():
     fragment = bytes.fromhex("0003") + bytes([0x88, 1]) + struct.pack(">HHHIIII", 1, 7, 4, 2, 0, 5008, 0) + b"abcd"
     add("enet", "oversized_fragment", bytes([31, 0]) + struct.pack("<I", 1008) + fragment)
 
+    # enet: Godot's system messages (u32 message, u32 peer id; read as received by peer 2 + the first byte).
+    for name, (msg, pid) in {"sys_add": (0, 5), "sys_remove": (1, 5), "sys_unknown": (7, 5), "sys_self": (0, 33), "sys_server": (0, 1)}.items():
+        add("enet", name, bytes([31, 0]) + struct.pack("<I", 1008) + struct.pack("<II", msg, pid))
+
     # admission: request targets, Bearer headers, addresses and allow lists, HS256 tokens.
     def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
     def jwt(claims, alg="HS256", key=ADMISSION_KEY):

@@ -7,7 +7,8 @@ namespace GdNet.Fuzz;
 
 /// <summary>
 /// <c>enet</c>: the ENet datagram inspector (<see cref="DatagramInspector"/>, run on every UDP datagram before native ENet
-/// sees it) and Godot's ENet framing helpers (<see cref="EnetFraming"/>). Input: <c>u8 peer slots − 1 · u8 flags (bit 0:
+/// sees it), Godot's system messages as a client reads them (<see cref="EnetFraming.ReadSystemMessage"/>, on the same
+/// bytes) and Godot's ENet framing helpers (<see cref="EnetFraming"/>). Input: <c>u8 peer slots − 1 · u8 flags (bit 0:
 /// compression on) · u32 LE max packet length · datagram</c>. Malformed input: verdict
 /// <see cref="DatagramVerdict.Malformed"/> with a note. Checks: a verdict is consistent with the facts reported (peer
 /// slot in range, a CONNECT only where there is no peer, an oversized fragment really over the limit).
@@ -51,5 +52,23 @@ internal sealed class EnetTarget : FuzzTarget
         FuzzCheckException.Check(EnetFraming.ModeOf(EnetFraming.FlagsFor(mode)) == mode, "FlagsFor/ModeOf round trip");
         var channel = EnetFraming.ChannelFor(mode, (sbyte)input[1], peerCount);
         FuzzCheckException.Check(channel != EnetFraming.ChannelConfig, "data never goes on the system channel");
+
+        // The same bytes as a system message on channel 0 (client side), received by peer 2 + the first byte.
+        var selfId = 2 + input[0];
+        var kind = EnetFraming.ReadSystemMessage(datagram, selfId, out var message, out var peerId);
+        switch (kind)
+        {
+            case SystemMessageKind.TooShort:
+                FuzzCheckException.Check(datagram.Length < 8, "a system message of 8 bytes or more is not too short");
+                break;
+            case SystemMessageKind.InvalidPeerId:
+                FuzzCheckException.Check(peerId < 2 || peerId > int.MaxValue || peerId == (uint)selfId, $"peer id {peerId} refused");
+                break;
+            default:
+                FuzzCheckException.Check(peerId is >= 2 and <= int.MaxValue && peerId != (uint)selfId, $"peer id {peerId} accepted");
+                FuzzCheckException.Check((kind == SystemMessageKind.AddPeer) == (message == EnetFraming.SysMsgAddPeer)
+                    && (kind == SystemMessageKind.RemovePeer) == (message == EnetFraming.SysMsgRemovePeer), $"message {message} read as {kind}");
+                break;
+        }
     }
 }
