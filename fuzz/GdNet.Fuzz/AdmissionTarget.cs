@@ -92,7 +92,13 @@ internal sealed class AdmissionTarget : FuzzTarget
             RequestedPeerId = requestedId,
             Headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Authorization"] = Line(1) },
         };
+        // JwtAdmission on its own first: the router turns a throwing hook into a refusal, which would hide an exception
+        // that escapes the token check (a malformed token must be "Unauthorized", not "admission hook failed").
+        var decision = Jwt.CheckAsync(request).AsTask().GetAwaiter().GetResult();
+        FuzzCheckException.Check(decision.IsAccepted || decision.Refusal is AdmissionRefusal.Unauthorized or AdmissionRefusal.Forbidden,
+            $"JwtAdmission refused with {decision.Refusal}");
         using var ticket = router.AdmitAsync(request).AsTask().GetAwaiter().GetResult();
+        FuzzCheckException.Check(decision.IsAccepted || !ticket.IsAccepted, "admitted with a token JwtAdmission refuses");
         if (!ticket.IsAccepted)
         {
             FuzzCheckException.Check(!string.IsNullOrEmpty(ticket.Detail), "a refusal says why");
