@@ -29,7 +29,8 @@ build() {
   exec 9>"$here/GdNet.Fuzz/obj/.run-build.lock"
   flock 9
   local log="$out_root/build-$$.log"
-  dotnet build "$project" -c Release --nologo -v q > "$log" 2>&1 || { cat "$log" >&2; echo "run.sh: the build failed" >&2; exit 1; }
+  # 9>&-: build servers and nodes must not inherit (and so keep) the lock.
+  dotnet build "$project" -c Release --nologo -v q > "$log" 2>&1 9>&- || { cat "$log" >&2; echo "run.sh: the build failed" >&2; exit 1; }
   rm -f "$log"
 }
 
@@ -44,6 +45,7 @@ target="$1"; shift
 if [ "$1" = "--replay" ]; then
   shift
   build
+  exec 9>&-
   exec dotnet "$build_dir/GdNet.Fuzz.dll" "$target" --replay "$@"
 fi
 
@@ -57,10 +59,10 @@ instrument() {
   rm -rf "$bin" && mkdir -p "$bin"
   cp -r "$build_dir/." "$bin/"
   flock -u 9
-  (cd "$here" && dotnet tool restore >/dev/null)
+  (cd "$here" && dotnet tool restore >/dev/null 9>&-)
   for dll in "$bin"/GdNet*.dll; do
     case "$(basename "$dll")" in GdNet.Fuzz.dll) continue ;; esac
-    (cd "$here" && dotnet tool run sharpfuzz "$dll" >/dev/null) || { echo "run.sh: sharpfuzz failed on $dll" >&2; exit 1; }
+    (cd "$here" && dotnet tool run sharpfuzz "$dll" >/dev/null 9>&-) || { echo "run.sh: sharpfuzz failed on $dll" >&2; exit 1; }
   done
 }
 
@@ -77,6 +79,7 @@ timeout_ms="${AFL_TIMEOUT_MS:-2000}"
 if [ "$1" = "--tmin" ]; then
   [ $# -eq 3 ] || usage
   instrument
+  exec 9>&-
   exec afl-tmin -t "$timeout_ms" -m none -i "$2" -o "$3" -- dotnet "$bin/GdNet.Fuzz.dll" "$target"
 fi
 
@@ -101,7 +104,7 @@ echo "run.sh: fuzzing $target for ${seconds}s (findings in ${out#$root/}/afl)" >
 set +e
 # shellcheck disable=SC2086
 afl-fuzz "${input[@]}" -o "$out/afl" -V "$seconds" -t "$timeout_ms" -m none "${dicts[@]}" ${AFL_EXTRA:-} \
-  -- dotnet "$bin/GdNet.Fuzz.dll" "$target" > "$out/afl-fuzz.log" 2>&1
+  -- dotnet "$bin/GdNet.Fuzz.dll" "$target" > "$out/afl-fuzz.log" 2>&1 9>&-
 rc=$?
 set -e
 stats="$out/afl/default/fuzzer_stats"
