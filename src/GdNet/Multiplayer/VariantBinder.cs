@@ -116,7 +116,7 @@ public static class VariantBinder
     /// <c>Nullable</c> converter and by tests).</summary>
     [RequiresUnreferencedCode(RpcReflection.Message)]
     [RequiresDynamicCode(RpcReflection.Message)]
-    internal static bool TryConvert<T>(Variant value, out T result) => Cache<T>.Func(value, out result);
+    public static bool TryConvert<T>(Variant value, out T result) => Cache<T>.Func(value, out result);
 
     [RequiresUnreferencedCode(RpcReflection.Message)]
     [RequiresDynamicCode(RpcReflection.Message)]
