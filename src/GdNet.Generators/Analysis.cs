@@ -85,7 +85,7 @@ internal static class Analysis
                 Diagnostics.NotPartial,
                 location,
                 display,
-                type.IsGenericType ? string.Empty : " (nested in a generic type)",
+                type.Arity > 0 ? string.Empty : " (nested in a generic type)",
                 nested ? "it and the types that contain it" : "it"));
         }
 

@@ -196,9 +196,10 @@ internal sealed class RpcTypeInfo
         return new Tables(byWire, byClr);
     }
 
+    /// <summary>Builds the table of <paramref name="type"/> by reflection (the fallback; tests compare it with the generated one).</summary>
     [RequiresUnreferencedCode(RpcReflection.Message)]
     [RequiresDynamicCode(RpcReflection.Message)]
-    private static RpcTypeInfo FromReflection(Type type)
+    internal static RpcTypeInfo FromReflection(Type type)
     {
         var methodsByWire = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
         var methodsByClr = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
@@ -234,6 +235,26 @@ internal sealed class RpcTypeInfo
         }
 
         return new RpcTypeInfo(type, new Tables(methodsByWire, methodsByClr), new Tables(propsByWire, propsByClr), isGenerated: false);
+    }
+
+    /// <summary>The methods, in table order (tests).</summary>
+    internal IEnumerable<RpcMember> Methods => _methods.ByWire.Values;
+
+    /// <summary>The properties and fields, in table order (tests).</summary>
+    internal IEnumerable<RpcMember> Properties => _properties.ByWire.Values;
+
+    /// <summary>Tests: makes <paramref name="info"/> the table of <paramref name="type"/> for nodes created from now on, or
+    /// with null forgets it (the next node builds it again).</summary>
+    internal static void ReplaceForTests(Type type, RpcTypeInfo? info)
+    {
+        if (info is null)
+        {
+            Cache.TryRemove(type, out _);
+        }
+        else
+        {
+            Cache[type] = info;
+        }
     }
 
     /// <summary>Finds a method by its wire name (receiving side).</summary>
