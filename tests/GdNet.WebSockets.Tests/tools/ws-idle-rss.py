@@ -45,7 +45,7 @@ async def one(i, welcomed, hold):
 
 
 async def main():
-    server = subprocess.Popen([cli, "serve", "--port", str(port)] + ([] if lobby else ["--no-lobby"]) + ["--max-connections-per-ip", "0",
+    server = subprocess.Popen([cli, "serve", "--port", str(port)] + (["--lobby", "conversation-v1"] if lobby else []) + ["--max-connections-per-ip", "0",
                                "--max-connections-per-second", "0", "--max-clients", str(count + 10),
                                "--stats-interval", "3600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
