@@ -138,7 +138,7 @@ public class MisbehaviourTests
 
         await raw.SendAsync(RawClient.Data(0, raw.Id, 1, 9));
         await PumpUntilAsync(() => sp.Packets.Any(p => p.From == raw.Id), sp);
-        Assert.Equal(5, server.Statistics.GetRejections(PacketRejectReason.UnknownTarget));
+        Assert.Equal(5, server.Statistics.GetRejections(PacketRejectReason.DepartedTarget));
         Assert.True(server.HasPeer(raw.Id));
     }
 
@@ -302,7 +302,7 @@ public class MisbehaviourTests
         }
 
         await PumpUntilAsync(() => sp.Has($"disconnected {raw.Id}"), sp);
-        Assert.Equal(1, server.Statistics.GetRejections(PacketRejectReason.QueueFull));
+        Assert.Equal(1, server.Statistics.GetRejections(PacketRejectReason.SlowReader));
     }
 
     [Fact]
