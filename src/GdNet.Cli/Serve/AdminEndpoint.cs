@@ -79,7 +79,8 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             : Results.Text(server.Urls.Count == 0 ? "not listening yet\n" : "draining\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/api/status", () => Results.Json(Status(server), AdminJson.Default.AdminStatus));
         var stopping = app.Lifetime.ApplicationStopping;
-        app.MapGet("/api/events", async (HttpContext context) =>
+        // A RequestDelegate, explicitly: with PublishAot the request delegate generator would intercept a lambda here as the Delegate overload (CS9144).
+        app.MapGet("/api/events", (RequestDelegate)(async context =>
         {
             // Server-Sent Events: the status once a second, until the client goes or the endpoint stops.
             using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
@@ -99,7 +100,7 @@ internal sealed class AdminEndpoint : IAsyncDisposable
             {
                 // the page closed, or the server stops
             }
-        });
+        }));
         app.MapGet("/", () => Results.Text(Dashboard.Value, "text/html; charset=utf-8"));
         app.MapPost("/api/peers/{id:int}/kick", (HttpRequest request, int id) => Authorize(request, token)
             ?? (server.Router.Kick(id, "kicked by the operator") ? Results.Text("kicked\n") : Results.NotFound($"no peer {id}\n")));
