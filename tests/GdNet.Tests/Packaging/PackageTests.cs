@@ -162,9 +162,26 @@ public sealed class PackageTests : IAsyncLifetime
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
 
-        await using var child = ChildProcess.Start(psi, $"{fileName} {string.Join(' ', args)}", _ => true);
-        var code = await child.WaitForExitAsync(ProcessTimeout);
-        Assert.True(code == 0, $"exit code {code}: {child.Describe()}");
-        return string.Join('\n', child.Lines);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"{fileName} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ProcessTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{fileName} {string.Join(' ', args)} did not exit within {ProcessTimeout.TotalSeconds:0} s");
+        }
+
+        var output = await stdout;
+        var errors = await stderr;
+        Assert.True(process.ExitCode == 0, $"{fileName} {string.Join(' ', args)}: exit code {process.ExitCode}\n{output}\n{errors}");
+        return output;
     }
 }
