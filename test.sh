@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GdNet test suite: installs what the tests need (Godot 3.2.3 headless for interop, libenet7 for ENet,
 # Debian's chromium for the dashboard's browser test, driven by Playwright without any browser download,
-# nats-server with JetStream for the cluster tests)
+# nats-server with JetStream for the cluster tests, afl++ for the fuzzing smoke test)
 # when missing, then runs `dotnet test` on the solution and prints one closing line "N passed, N failed".
 # Usage: ./test.sh [extra dotnet test arguments, e.g. --filter Category!=Interop]
 #        ./test.sh --soak   the long reliability runs instead (Category=Soak: ENet 100 clients x 60 s, plain and RPC,
@@ -22,6 +22,7 @@ command -v godot3-server >/dev/null 2>&1 || need+=(godot3-server)
 ldconfig -p 2>/dev/null | grep -q 'libenet\.so\.7' || need+=(libenet7)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+command -v afl-fuzz >/dev/null 2>&1 || need+=(afl++)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo_cmd=""

@@ -237,38 +237,32 @@ internal sealed unsafe partial class EnetClientSession : EnetSession
     {
         if (channel == EnetFraming.ChannelConfig)
         {
-            if (data.Length < 8)
+            switch (EnetFraming.ReadSystemMessage(data, _uniqueId, out var message, out var id))
             {
-                Reject(NetworkedMultiplayerPeer.TargetPeerServer, PacketRejectReason.Malformed, data.Length, 8, "system message shorter than 8 bytes");
-                return;
-            }
+                case SystemMessageKind.TooShort:
+                    Reject(NetworkedMultiplayerPeer.TargetPeerServer, PacketRejectReason.Malformed, data.Length, 8, "system message shorter than 8 bytes");
+                    break;
+                case SystemMessageKind.InvalidPeerId:
+                    Reject(NetworkedMultiplayerPeer.TargetPeerServer, PacketRejectReason.Malformed, id, 0, "system message names an invalid peer id");
+                    break;
+                case SystemMessageKind.AddPeer:
+                    if (_relayedIds.Add((int)id))
+                    {
+                        Event(PeerEventKind.PeerConnected, (int)id);
+                    }
 
-            var message = BinaryPrimitives.ReadUInt32LittleEndian(data);
-            var id = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
-            if (id < 2 || id > int.MaxValue || id == (uint)_uniqueId)
-            {
-                Reject(NetworkedMultiplayerPeer.TargetPeerServer, PacketRejectReason.Malformed, id, 0, "system message names an invalid peer id");
-                return;
-            }
+                    break;
+                case SystemMessageKind.RemovePeer:
+                    if (_relayedIds.Remove((int)id))
+                    {
+                        _owner.RecordLeft((int)id, EnetDisconnectReason.LeftServer);
+                        Event(PeerEventKind.PeerDisconnected, (int)id);
+                    }
 
-            if (message == EnetFraming.SysMsgAddPeer)
-            {
-                if (_relayedIds.Add((int)id))
-                {
-                    Event(PeerEventKind.PeerConnected, (int)id);
-                }
-            }
-            else if (message == EnetFraming.SysMsgRemovePeer)
-            {
-                if (_relayedIds.Remove((int)id))
-                {
-                    _owner.RecordLeft((int)id, EnetDisconnectReason.LeftServer);
-                    Event(PeerEventKind.PeerDisconnected, (int)id);
-                }
-            }
-            else
-            {
-                Reject(NetworkedMultiplayerPeer.TargetPeerServer, PacketRejectReason.Malformed, message, 0, "unknown system message");
+                    break;
+                default:
+                    Reject(NetworkedMultiplayerPeer.TargetPeerServer, PacketRejectReason.Malformed, message, 0, "unknown system message");
+                    break;
             }
 
             return;

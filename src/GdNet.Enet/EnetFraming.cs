@@ -64,6 +64,36 @@ internal static unsafe class EnetFraming
         return packet;
     }
 
+    /// <summary>
+    /// Reads a system message as a client receives it on channel 0: u32 message, u32 peer id (little-endian), in Godot's
+    /// order of checks: at least 8 bytes, then an id that can be another peer's (2 to <see cref="int.MaxValue"/>, not
+    /// <paramref name="selfId"/>), then a known message. <paramref name="message"/> and <paramref name="peerId"/> hold
+    /// what was read (0 when too short).
+    /// </summary>
+    public static SystemMessageKind ReadSystemMessage(ReadOnlySpan<byte> data, int selfId, out uint message, out uint peerId)
+    {
+        if (data.Length < 8)
+        {
+            message = 0;
+            peerId = 0;
+            return SystemMessageKind.TooShort;
+        }
+
+        message = BinaryPrimitives.ReadUInt32LittleEndian(data);
+        peerId = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+        if (peerId < 2 || peerId > int.MaxValue || peerId == (uint)selfId)
+        {
+            return SystemMessageKind.InvalidPeerId;
+        }
+
+        return message switch
+        {
+            SysMsgAddPeer => SystemMessageKind.AddPeer,
+            SysMsgRemovePeer => SystemMessageKind.RemovePeer,
+            _ => SystemMessageKind.Unknown,
+        };
+    }
+
     /// <summary>A new system message (reliable, for channel 0): u32 message, u32 peer id. Null when ENet cannot allocate it. Any thread.</summary>
     public static EnetPacket* CreateSystemMessage(uint message, int peerId)
     {
@@ -78,4 +108,23 @@ internal static unsafe class EnetFraming
         BinaryPrimitives.WriteUInt32LittleEndian(span[4..], (uint)peerId);
         return packet;
     }
+}
+
+/// <summary>What <see cref="EnetFraming.ReadSystemMessage"/> found.</summary>
+internal enum SystemMessageKind
+{
+    /// <summary>ADD_PEER with a valid id.</summary>
+    AddPeer,
+
+    /// <summary>REMOVE_PEER with a valid id.</summary>
+    RemovePeer,
+
+    /// <summary>Shorter than 8 bytes.</summary>
+    TooShort,
+
+    /// <summary>The id is reserved (below 2), not a 31-bit id, or the receiver's own.</summary>
+    InvalidPeerId,
+
+    /// <summary>A valid id with a message number Godot does not have.</summary>
+    Unknown,
 }

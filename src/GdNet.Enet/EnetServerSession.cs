@@ -901,7 +901,7 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
 
         if (info.Verdict == DatagramVerdict.Malformed)
         {
-            Report(null, PacketRejectReason.Malformed, data.Length, info.NoteValue, "datagram " + info.Note, misbehaviour: true);
+            Report(null, PacketRejectReason.Malformed, data.Length, info.NoteValue, DatagramNote(info.Note), misbehaviour: true);
             return 0; // ENet drops it too; it stays the judge
         }
 
@@ -928,6 +928,20 @@ internal sealed unsafe partial class EnetServerSession : EnetSession
         }
 
         return 0;
+    }
+
+    // "datagram " + the inspector's note, made once per note (the notes are constants): a flood of garbage allocates nothing.
+    private readonly Dictionary<string, string> _datagramNotes = new(ReferenceEqualityComparer.Instance);
+
+    private string DatagramNote(string? note)
+    {
+        note ??= "is not ENet";
+        if (!_datagramNotes.TryGetValue(note, out var full))
+        {
+            _datagramNotes[note] = full = "datagram " + note;
+        }
+
+        return full;
     }
 
     // Inspects the decompressed form of a compressed datagram: its header (compressed flag cleared) and its commands.

@@ -86,14 +86,21 @@ public abstract class RelayConnection
     internal TokenBucket? ByteBucket;
     internal long RateExceededSince = -1;
     internal long RateLastExceeded;
+
+    // The slow-reader check (RelayRouter.CheckSlowReaders): the queue seen last time, and since when it has not shrunk.
+    internal long QueueSeen;
+    internal long QueueStuckSince = -1;
     private int _cut;
 
     /// <summary>
     /// In a cluster: the SIMPLIFY_PATH packets this peer sent to the room's hosted logic (peer 1), copy-on-write (written
     /// by its receive loop, read by whoever replays them), so a lobby taken over by another node learns the paths the
-    /// peer believes peer 1 has confirmed. Bounded by <see cref="RelayRouter.MaxRecordedPaths"/>.
+    /// peer believes peer 1 has confirmed. Bounded by <see cref="RelayRouter.MaxRecordedPaths"/> and in bytes.
     /// </summary>
     internal volatile byte[][] PathsToHost = [];
+
+    /// <summary>The bytes of <see cref="PathsToHost"/> (bounded by <see cref="RelayRouter.MaxRecordedPathBytesPerPeer"/>).</summary>
+    internal int PathBytesToHost;
 
     /// <param name="transport">The transport's short name, e.g. <c>ws</c> or <c>enet</c> (shown in status and logs).</param>
     /// <param name="remoteEndPoint">The player's address, when known.</param>

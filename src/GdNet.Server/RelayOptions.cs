@@ -55,6 +55,15 @@ public sealed class RelayOptions
     public TimeSpan SendStallTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// A peer with bytes queued for it that has read none of them for this long is disconnected as a slow reader (its
+    /// queue never shrank between the router's checks, four a second), whatever the server-wide budget: a client that
+    /// stops reading must not hold its queue, its slot and its memory forever. Default 10 s; <see cref="TimeSpan.Zero"/>
+    /// turns the check off (then only the per-peer queue cap and <see cref="SendStallTimeout"/> cut slow readers). A
+    /// transport's queue shrinks a write at a time: with very large packets, allow the time one takes to be written.
+    /// </summary>
+    public TimeSpan SlowReaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Godot's <c>server_relay</c>: whether clients' packets to other clients (and broadcasts) are forwarded, and peers
     /// announced to each other. Off, only the hosted logic (peer 1) receives packets. Default true.
     /// </summary>
@@ -75,5 +84,6 @@ public sealed class RelayOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxBytesPerSecond, nameof(MaxBytesPerSecond));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedBytesTotal, 1, nameof(MaxQueuedBytesTotal));
         ArgumentOutOfRangeException.ThrowIfLessThan(SendStallTimeout, TimeSpan.Zero, nameof(SendStallTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(SlowReaderTimeout, TimeSpan.Zero, nameof(SlowReaderTimeout));
     }
 }

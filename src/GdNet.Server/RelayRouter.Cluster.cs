@@ -297,23 +297,50 @@ public sealed partial class RelayRouter
     /// <summary>The most SIMPLIFY_PATH packets kept per peer for a hosted logic taken over by another node.</summary>
     public const int MaxRecordedPaths = 64;
 
+    /// <summary>The most bytes of SIMPLIFY_PATH packets kept per peer (with <see cref="MaxRecordedPaths"/>): 16 KiB.</summary>
+    public const int MaxRecordedPathBytesPerPeer = 16 << 10;
+
+    /// <summary>The most bytes of SIMPLIFY_PATH packets kept over all peers of this node: 32 MiB.</summary>
+    public const long MaxRecordedPathBytesTotal = 32L << 20;
 
     private long _pathsNotRecorded;
+    private long _recordedPathBytes;
 
-    /// <summary>SIMPLIFY_PATH packets not kept for a host takeover because their peer had <see cref="MaxRecordedPaths"/> already.</summary>
+    /// <summary>
+    /// SIMPLIFY_PATH packets not kept for a host takeover because their peer had <see cref="MaxRecordedPaths"/> or
+    /// <see cref="MaxRecordedPathBytesPerPeer"/> already, or the node <see cref="MaxRecordedPathBytesTotal"/> (the packet
+    /// itself still reaches the host).
+    /// </summary>
     public long PathsNotRecorded => Interlocked.Read(ref _pathsNotRecorded);
 
+    /// <summary>Bytes of SIMPLIFY_PATH packets kept now for host takeovers, over all peers of this node.</summary>
+    public long RecordedPathBytes => Interlocked.Read(ref _recordedPathBytes);
+
     // A peer told the hosted logic a path id; keep it, so a host on another node can be told again after a takeover.
+    // Written by the peer's receive loop only; bounded in count and bytes, per peer and in all.
     private void RecordPathToHost(RelayConnection source, ReadOnlySpan<byte> packet)
     {
         var paths = source.PathsToHost;
-        if (paths.Length >= MaxRecordedPaths)
+        if (paths.Length >= MaxRecordedPaths
+            || source.PathBytesToHost + packet.Length > MaxRecordedPathBytesPerPeer
+            || Interlocked.Read(ref _recordedPathBytes) + packet.Length > MaxRecordedPathBytesTotal)
         {
             Interlocked.Increment(ref _pathsNotRecorded);
             return;
         }
 
         source.PathsToHost = [.. paths, packet.ToArray()];
+        source.PathBytesToHost += packet.Length;
+        Interlocked.Add(ref _recordedPathBytes, packet.Length);
+    }
+
+    // The peer left: what it kept no longer counts.
+    private void ForgetPathsToHost(RelayConnection connection)
+    {
+        var bytes = connection.PathBytesToHost;
+        connection.PathsToHost = [];
+        connection.PathBytesToHost = 0;
+        Interlocked.Add(ref _recordedPathBytes, -bytes);
     }
 
     /// <summary>

@@ -40,8 +40,7 @@ public sealed partial class RelayRouter
         if (claimedFrom != source.PeerId)
         {
             // Size is the offending number (the claimed id), as PacketRejection documents for non-size reasons.
-            Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.SpoofedSource, claimedFrom, 0,
-                string.Create(CultureInfo.InvariantCulture, $"claims to be peer {claimedFrom}")), misbehaviour: true);
+            Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.SpoofedSource, claimedFrom, 0, "claims to be peer {0}", claimedFrom), misbehaviour: true);
             return RouteResult.Done;
         }
 
@@ -77,9 +76,20 @@ public sealed partial class RelayRouter
                     return ForwardToCluster(link, room, source, to, payload, mode, channel, length);
                 }
 
-                var race = to != source.PeerId && RecentlyDeparted(to);
-                Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.UnknownTarget, length, 0, string.Create(CultureInfo.InvariantCulture,
-                    $"target {to} {(to == source.PeerId ? "is the sender itself" : race ? "has just left" : "is not in the room")}")), misbehaviour: !race);
+                if (to == source.PeerId)
+                {
+                    Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.UnknownTarget, length, 0, "target {0} is the sender itself", to), misbehaviour: true);
+                }
+                else if (RecentlyDeparted(to))
+                {
+                    // A race between the sender and the departure: counted under its own reason, never held against the sender.
+                    Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.DepartedTarget, length, 0, "target {0} has just left", to), misbehaviour: false);
+                }
+                else
+                {
+                    Reject(source, new PacketRejection(source.PeerId, PacketRejectReason.UnknownTarget, length, 0, "target {0} is not in the room", to), misbehaviour: true);
+                }
+
                 return RouteResult.Done;
             }
 
@@ -221,7 +231,7 @@ public sealed partial class RelayRouter
         // cutting the next one.
         if (stalled is not null && stalled.TryCut())
         {
-            Reject(stalled, new PacketRejection(stalled.PeerId, PacketRejectReason.QueueFull, stalled.QueuedBytes, Options.MaxQueuedBytesTotal,
+            Reject(stalled, new PacketRejection(stalled.PeerId, PacketRejectReason.SlowReader, stalled.QueuedBytes, Options.MaxQueuedBytesTotal,
                 "disconnected: holds the most of the server's send budget and has read nothing for a while (reads too slowly)"), misbehaviour: false);
             stalled.Close(CloseReason.SlowReader, "the peer reads too slowly: it holds the most of the server's stalled send budget");
         }
@@ -286,7 +296,7 @@ public sealed partial class RelayRouter
     {
         if (target.Send(in packet) == SendResult.Full && target.TryCut())
         {
-            Reject(target, new PacketRejection(target.PeerId, PacketRejectReason.QueueFull, target.QueuedBytes, 0, "disconnected: reads too slowly"), misbehaviour: false);
+            Reject(target, new PacketRejection(target.PeerId, PacketRejectReason.SlowReader, target.QueuedBytes, 0, "disconnected: its send queue is over its budget"), misbehaviour: false);
             target.Close(CloseReason.SlowReader, "the peer reads too slowly: its send queue is over its budget");
         }
     }
@@ -404,13 +414,16 @@ public sealed partial class RelayRouter
     /// <param name="misbehaviour">Whether the peer broke a rule (as opposed to a race or a full queue).</param>
     public void ReportRejection(RelayConnection? connection, PacketRejection rejection, bool misbehaviour)
     {
-        ArgumentNullException.ThrowIfNull(rejection);
         Reject(connection, rejection, misbehaviour);
     }
 
     private void Reject(RelayConnection? connection, PacketRejection rejection, bool misbehaviour)
     {
-        _rejections.AddOrUpdate(rejection.Reason, 1, static (_, n) => n + 1);
+        if ((uint)rejection.Reason < (uint)_rejections.Length)
+        {
+            Interlocked.Increment(ref _rejections[(int)rejection.Reason]);
+        }
+
         if (ShouldLog())
         {
             LogRejected(_logger, rejection.Detail);
@@ -476,7 +489,7 @@ public sealed partial class RelayRouter
             PeerCount, rooms, packetsIn, bytesIn, Interlocked.Read(ref _relayed), Interlocked.Read(ref _toHost), Interlocked.Read(ref _fromHost),
             Volatile.Read(ref _accepted), SendBudget.QueuedBytes,
             _refusals.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal),
-            _rejections.ToDictionary(p => p.Key, p => p.Value));
+            RejectionCounts.ToDictionary(p => p.Key, p => p.Value));
     }
 
     // Single counters for RelayMetrics, without GetStatistics' walk over the peers.
@@ -490,7 +503,19 @@ public sealed partial class RelayRouter
 
     internal IEnumerable<KeyValuePair<string, long>> RefusalCounts => _refusals;
 
-    internal IEnumerable<KeyValuePair<PacketRejectReason, long>> RejectionCounts => _rejections;
+    internal IEnumerable<KeyValuePair<PacketRejectReason, long>> RejectionCounts
+    {
+        get
+        {
+            for (var i = 0; i < _rejections.Length; i++)
+            {
+                if (Interlocked.Read(ref _rejections[i]) is var n and > 0)
+                {
+                    yield return new((PacketRejectReason)i, n);
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Names a transport that plugs into this router (connection providers call it when created), so it shows in
@@ -539,7 +564,7 @@ public sealed partial class RelayRouter
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "rejected: {Detail}")]
     private static partial void LogRejected(ILogger logger, string detail);
 
-    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "{Count} more rejections in the last second were not logged (all are counted)")]
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "{Count} more refusals and rejections in the last second were not logged (all are counted)")]
     private static partial void LogSuppressed(ILogger logger, long count);
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Debug, Message = "room {Room} created")]

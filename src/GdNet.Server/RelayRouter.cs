@@ -48,7 +48,7 @@ public sealed partial class RelayRouter
     private readonly Dictionary<int, long> _departed = [];
     private readonly Queue<(int Id, long At)> _departures = new();
     private readonly ConcurrentDictionary<string, long> _refusals = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<PacketRejectReason, long> _rejections = new();
+    private readonly long[] _rejections = new long[Enum.GetValues<PacketRejectReason>().Length];
     private readonly List<AdmissionHook> _hooks = [];
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -70,7 +70,7 @@ public sealed partial class RelayRouter
     private long _stallReleased = -1;
     private long _stallSince;
 
-    // Rate-limited logging of rejections: at most LogBurst lines a second, the rest counted.
+    // Rate-limited logging of refusals and rejections: at most LogBurst lines a second, the rest counted.
     private const int LogBurst = 10;
     private long _logWindow;
     private int _logInWindow;
@@ -92,7 +92,78 @@ public sealed partial class RelayRouter
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         SendBudget = new SendBudget(() => Options.MaxQueuedBytesTotal);
+        _sweep = StartSweep(this);
     }
+
+    private readonly Timer _sweep;
+
+    // Four times a second: CheckSlowReaders. The timer holds the router weakly, so a router nobody uses any more is
+    // collected and its timer stops.
+    private static Timer StartSweep(RelayRouter router)
+    {
+        var weak = new WeakReference<RelayRouter>(router);
+        Timer? timer = null;
+        timer = new Timer(_ =>
+        {
+            if (weak.TryGetTarget(out var r))
+            {
+                r.CheckSlowReaders();
+            }
+            else
+            {
+                timer?.Dispose();
+            }
+        }, null, Timeout.Infinite, Timeout.Infinite);
+        timer.Change(250, 250);
+        return timer;
+    }
+
+    /// <summary>
+    /// Disconnects, as slow readers, the peers that have had bytes queued for them and read none of them for
+    /// <see cref="RelayOptions.SlowReaderTimeout"/> (their transport's <see cref="RelayConnection.QueuedBytes"/> never
+    /// shrank between two checks). The router runs it four times a second; call it to check at once. Any thread.
+    /// </summary>
+    /// <returns>How many peers were disconnected.</returns>
+    public int CheckSlowReaders()
+    {
+        var timeout = Options.SlowReaderTimeout;
+        if (timeout <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        var cut = 0;
+        var now = _time.GetTimestamp();
+        lock (_sweepLock)
+        {
+            foreach (var c in _byId.Values)
+            {
+                var queued = c.QueuedBytes;
+                if (queued <= 0 || queued < c.QueueSeen)
+                {
+                    c.QueueStuckSince = -1; // empty, or some of it was written: it reads
+                }
+                else if (c.QueueStuckSince < 0)
+                {
+                    c.QueueStuckSince = now;
+                }
+                else if (_time.GetElapsedTime(c.QueueStuckSince, now) >= timeout && c.TryCut())
+                {
+                    Reject(c, new PacketRejection(c.PeerId, PacketRejectReason.SlowReader, queued, 0,
+                        "disconnected: read none of it for {0} s", (long)timeout.TotalSeconds), misbehaviour: false);
+                    c.Close(CloseReason.SlowReader, string.Create(CultureInfo.InvariantCulture,
+                        $"the peer reads too slowly: it read none of the {queued} bytes queued for it in {timeout.TotalSeconds:0.#} s"));
+                    cut++;
+                }
+
+                c.QueueSeen = queued;
+            }
+        }
+
+        return cut;
+    }
+
+    private readonly Lock _sweepLock = new();
 
     public RelayOptions Options { get; }
 
@@ -404,7 +475,11 @@ public sealed partial class RelayRouter
     private AdmissionTicket Refuse(AdmissionRequest request, AdmissionRefusal reason, string detail)
     {
         _refusals.AddOrUpdate(reason.ToString(), 1, static (_, n) => n + 1);
-        LogRefused(_logger, request.Transport, request.RemoteEndPoint, request.Room, reason, detail);
+        if (ShouldLog())
+        {
+            LogRefused(_logger, request.Transport, request.RemoteEndPoint, request.Room, reason, detail); // a CONNECT flood logs at a bounded rate
+        }
+
         ConnectionRefused?.Invoke(request, reason, detail);
         return new AdmissionTicket(request, reason, detail);
     }
@@ -554,6 +629,7 @@ public sealed partial class RelayRouter
             }
 
             NoteDeparture(connection.PeerId);
+            ForgetPathsToHost(connection);
             _goneIn += connection.PacketsIn;
             _goneBytesIn += connection.BytesIn;
             _goneTraffic[connection.Transport] = _goneTraffic.GetValueOrDefault(connection.Transport, TransportTraffic.Zero).Plus(connection, peers: 0);

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Net.WebSockets;
+using System.Buffers;
+using System.Net;
+using System.Text;
 using System.Security.Cryptography.X509Certificates;
 using GdNet.Peers;
 
@@ -10,7 +12,8 @@ namespace GdNet.WebSockets;
 /// <summary>
 /// Godot 3's <c>WebSocketClient</c> in multiplayer mode (<c>gd_mp_api = true</c>, spec §5): joins a Godot 3
 /// <c>WebSocketServer</c> or a <see cref="WebSocketServer"/>, learns its id from the server's SYS_ID, and sees the other
-/// peers come and go through SYS_ADD and SYS_DEL. Runs on <see cref="ClientWebSocket"/>.
+/// peers come and go through SYS_ADD and SYS_DEL. Speaks RFC 6455 itself over a <see cref="Socket"/> (and an
+/// <see cref="SslStream"/> for <c>wss://</c>): its own opening handshake, then <see cref="WsConnection"/>.
 /// </summary>
 /// <remarks>
 /// <para>Events: <see cref="NetworkedMultiplayerPeer.ConnectionSucceeded"/> once the server announced itself (SYS_ADD 1);
@@ -290,6 +293,9 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
         }
     }
 
+    /// <summary>The server's answer to the upgrade request is not a valid WebSocket handshake.</summary>
+    private sealed class HandshakeException(string message) : Exception(message);
+
     /// <summary>One connection attempt and its lifetime.</summary>
     private sealed class Session(WebSocketClient owner, Uri uri, string[] protocols, WsLimits limits) : IWsMessageHandler, IDisposable
     {
@@ -368,43 +374,30 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
 
         private async Task RunCoreAsync()
         {
-            WsStream? stream = null;
-            var ws = new ClientWebSocket();
+            Stream? stream = null;
+            ReadOnlyMemory<byte> initial;
             try
             {
-                foreach (var p in protocols)
-                {
-                    ws.Options.AddSubProtocol(p);
-                }
-
-                ws.Options.KeepAliveInterval = TimeSpan.Zero;
-                using var handler = CreateHandler(s => stream = s);
-                using var invoker = new HttpMessageInvoker(handler);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
                 timeout.CancelAfter(owner._connectTimeout);
-
-                // TLS (wss) is done inside the connect callback, under the WsStream, so the HTTP layer sees ws://.
-                var plain = new UriBuilder(Uri) { Scheme = "ws", Port = Uri.Port }.Uri;
-                await ws.ConnectAsync(plain, invoker, timeout.Token).ConfigureAwait(false);
+                stream = await ConnectAsync(timeout.Token).ConfigureAwait(false);
+                (initial, var selected) = await HandshakeAsync(stream, timeout.Token).ConfigureAwait(false);
+                owner.SelectedProtocol = selected;
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or HttpRequestException or IOException or SocketException or System.Security.Authentication.AuthenticationException)
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or System.Security.Authentication.AuthenticationException or HandshakeException)
             {
-                ws.Dispose();
+                if (stream is not null)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+
                 var reason = ex is OperationCanceledException ? (_cts.IsCancellationRequested ? "cancelled" : "timed out") : Describe(ex);
                 Log.ConnectFailed(owner.Logger, Uri.ToString(), reason);
                 owner.OnSessionEnded(this, false, null, reason);
                 return;
             }
 
-            owner.SelectedProtocol = ws.SubProtocol;
-            if (stream is null)
-            {
-                ws.Dispose();
-                owner.OnSessionEnded(this, false, null, "no connection stream");
-                return;
-            }
-
-            var connection = new WsConnection(ws, stream, maskFrames: true, this, limits) { Id = TargetPeerServer, RemoteAddress = Uri.Host, RemotePort = Uri.Port };
+            var connection = new WsConnection(stream, isClient: true, this, limits, initial) { Id = TargetPeerServer, RemoteAddress = Uri.Host, RemotePort = Uri.Port };
             Connection = connection;
             if (Stale)
             {
@@ -420,10 +413,104 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             }
 
             await connection.RunAsync(CancellationToken.None).ConfigureAwait(false);
-            var why = connection.RemoteCloseStatus is not null
+            var why = connection.RemoteClosed
                 ? connection.RemoteCloseDescription
                 : connection.LocalCloseReason ?? "connection lost";
-            owner.OnSessionEnded(this, _succeeded, connection.RemoteCloseStatus is { } s ? (int)s : null, why);
+            owner.OnSessionEnded(this, _succeeded, connection.RemoteCloseCode, why);
+        }
+
+        // TCP (and TLS for wss://) to the URL's host and port.
+        private async Task<Stream> ConnectAsync(CancellationToken token)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Stream transport;
+            try
+            {
+                EndPoint target = Uri.HostNameType == UriHostNameType.IPv6 || Uri.HostNameType == UriHostNameType.IPv4
+                    ? new IPEndPoint(IPAddress.Parse(Uri.DnsSafeHost), Uri.Port)
+                    : new DnsEndPoint(Uri.IdnHost, Uri.Port);
+                await socket.ConnectAsync(target, token).ConfigureAwait(false);
+                transport = new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            if (Uri.Scheme != "wss")
+            {
+                return transport;
+            }
+
+            var verify = owner._verifySsl;
+            var trusted = owner._trustedCertificate;
+            var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
+            try
+            {
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = Uri.IdnHost,
+                    RemoteCertificateValidationCallback = (_, certificate, _, errors) => ValidateCertificate(verify, trusted, certificate, errors),
+                }, token).ConfigureAwait(false);
+            }
+            catch
+            {
+                await ssl.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            return ssl;
+        }
+
+        // RFC 6455 §4.1: the upgrade request, then the server's answer checked. Returns the bytes read past the answer
+        // (the first frames, e.g. SYS_ID) and the subprotocol the server chose.
+        private async Task<(ReadOnlyMemory<byte> Initial, string? Selected)> HandshakeAsync(Stream stream, CancellationToken token)
+        {
+            var key = Rfc6455.NewKey();
+            await stream.WriteAsync(WsHandshake.BuildRequest(Uri, key, protocols), token).ConfigureAwait(false);
+            await stream.FlushAsync(token).ConfigureAwait(false);
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            try
+            {
+                var length = 0;
+                int head;
+                while ((head = WsHandshake.HeadLength(buffer.AsSpan(0, length))) < 0)
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (length >= WsHandshake.MaxResponseHead)
+                        {
+                            throw new HandshakeException("the server's answer head is longer than 16 KiB");
+                        }
+
+                        var bigger = ArrayPool<byte>.Shared.Rent(length * 2);
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+
+                    var n = await stream.ReadAsync(buffer.AsMemory(length), token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        throw new HandshakeException("the server closed the connection before answering the upgrade");
+                    }
+
+                    length += n;
+                }
+
+                var error = WsHandshake.CheckResponse(Encoding.Latin1.GetString(buffer, 0, head - 4), key, protocols, out var selected);
+                if (error is not null)
+                {
+                    throw new HandshakeException(error);
+                }
+
+                return (buffer.AsSpan(head, length - head).ToArray(), selected);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
 
         private static string Describe(Exception ex)
@@ -435,57 +522,6 @@ public sealed class WebSocketClient : WebSocketMultiplayerPeer
             }
 
             return message;
-        }
-
-        private SocketsHttpHandler CreateHandler(Action<WsStream> created)
-        {
-            var tls = Uri.Scheme == "wss";
-            var verify = owner._verifySsl;
-            var trusted = owner._trustedCertificate;
-            var host = Uri.IdnHost;
-            return new SocketsHttpHandler
-            {
-                UseProxy = false,
-                ConnectCallback = async (context, token) =>
-                {
-                    var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    Stream transport;
-                    try
-                    {
-                        await socket.ConnectAsync(context.DnsEndPoint, token).ConfigureAwait(false);
-                        transport = new NetworkStream(socket, ownsSocket: true);
-                    }
-                    catch
-                    {
-                        socket.Dispose();
-                        throw;
-                    }
-
-                    if (tls)
-                    {
-                        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
-                        try
-                        {
-                            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                            {
-                                TargetHost = host,
-                                RemoteCertificateValidationCallback = (_, certificate, _, errors) => ValidateCertificate(verify, trusted, certificate, errors),
-                            }, token).ConfigureAwait(false);
-                        }
-                        catch
-                        {
-                            await ssl.DisposeAsync().ConfigureAwait(false);
-                            throw;
-                        }
-
-                        transport = ssl;
-                    }
-
-                    var stream = new WsStream(transport);
-                    created(stream);
-                    return stream;
-                },
-            };
         }
 
         private static bool ValidateCertificate(bool verify, X509Certificate2? trusted, X509Certificate? certificate, SslPolicyErrors errors)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using GdNet.Server;
@@ -23,7 +22,8 @@ namespace GdNet.WebSockets;
 /// The WebSocket connection provider of a <see cref="RelayRouter"/>: accepts Godot 3 <c>WebSocketClient</c>s (and
 /// <see cref="WebSocketClient"/>s) in multiplayer mode (<c>gd_mp_api = true</c>, spec §5) on Kestrel, in process, and
 /// plugs each one into the router. The relay rules, rooms, admission and limits are the router's; this class only speaks
-/// HTTP and Godot's WebSocket framing.
+/// HTTP and WebSocket (RFC 6455, done here: Kestrel serves the HTTP request, the upgrade and every frame after it are
+/// this transport's own, see <see cref="WsConnection"/>) with Godot's framing on top.
 /// </summary>
 /// <remarks>
 /// <para><b>Rooms.</b> With <see cref="RoomsFromPath"/> (the default) the URL path names the room:
@@ -35,7 +35,8 @@ namespace GdNet.WebSockets;
 /// client's address. A refused client gets an HTTP error with a short generic body — 400 invalid room, 401
 /// unauthorized, 403 forbidden (and refusals of <see cref="AdmissionRefusal.Other"/>), 503 for every limit, draining or
 /// refusing — never an id nor any WebSocket message; the reason is the router's to log and count. A request that is not
-/// a WebSocket upgrade gets 426, one offering no acceptable subprotocol 400.</para>
+/// a WebSocket upgrade gets 426, one of another WebSocket version than 13 gets 426 with <c>Sec-WebSocket-Version: 13</c>,
+/// one without a valid <c>Sec-WebSocket-Key</c> 400, one offering no acceptable subprotocol 400.</para>
 /// <para><b>What the client sees</b> once admitted (spec §5.2): SYS_ID (its id), SYS_ADD(1) (the server, always peer
 /// 1, whether or not the room has hosted logic), then SYS_ADD for each member of its room; SYS_ADD and SYS_DEL as
 /// members come and go; DATA messages with the original sender's id. Closes: 1000 when kicked (with the reason) or
@@ -75,6 +76,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
     private int _maxViolations = WebSocketMultiplayerPeer.DefaultMaxViolations;
     private TimeSpan _handshakeTimeout = TimeSpan.FromSeconds(3);
     private TimeSpan _closeTimeout = TimeSpan.FromSeconds(2);
+    private TimeSpan _incompleteMessageTimeout = WsLimits.DefaultIncompleteMessageTimeout;
     private bool _roomsFromPath = true;
     private IReadOnlyList<string> _protocolList = [];
 
@@ -222,6 +224,24 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
     }
 
     /// <summary>
+    /// How long a client's message may take to arrive whole once it began (a frame cut short, a fragmented message left
+    /// open): past it the client is closed with 1008 and the reason, and the violation is counted, so that a client cannot
+    /// hold a receive buffer by stopping mid-frame. Default 10 s.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive.</exception>
+    /// <exception cref="InvalidOperationException">Changed while listening.</exception>
+    public TimeSpan IncompleteMessageTimeout
+    {
+        get => _incompleteMessageTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
+            ThrowIfActive(nameof(IncompleteMessageTimeout));
+            _incompleteMessageTimeout = value;
+        }
+    }
+
+    /// <summary>
     /// Whether the URL path names the room (<c>/</c> the default room, <c>/NAME</c> room NAME). Default true; false puts
     /// every client in <see cref="Room.DefaultName"/> whatever the path, as Godot's own server does.
     /// </summary>
@@ -291,7 +311,10 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
             }
 
             _protocols = [.. _protocolList];
-            _limits = new WsLimits(_maxPacketSize + GdMpFrame.HeaderSize, _maxQueuedBytes, _maxViolations, _closeTimeout, _logger, _router.SendBudget);
+            _limits = new WsLimits(_maxPacketSize + GdMpFrame.HeaderSize, _maxQueuedBytes, _maxViolations, _closeTimeout, _logger, _router.SendBudget)
+            {
+                IncompleteMessageTimeout = _incompleteMessageTimeout,
+            };
             _stopping = new CancellationTokenSource();
             _allHandlersGone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             app = BuildApp(port);
@@ -497,20 +520,6 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
             }
         });
         var app = builder.Build();
-
-        // Wrap the upgraded stream in a WsStream, which the send loop shares with the WebSocket (see WsConnection).
-        app.Use((context, next) =>
-        {
-            if (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true } upgrade)
-            {
-                var feature = new WsStreamUpgradeFeature(upgrade);
-                context.Features.Set<IHttpUpgradeFeature>(feature);
-                context.Features.Set(feature);
-            }
-
-            return next(context);
-        });
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
         app.Run(HandleRequestAsync);
         return app;
     }
@@ -518,14 +527,31 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
     private async Task HandleRequestAsync(HttpContext context)
     {
         var endPoint = RemoteEndPointOf(context.Connection);
-        if (!context.WebSockets.IsWebSocketRequest)
+        var headers = context.Request.Headers;
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        var check = WsHandshake.CheckRequest(context.Request.Method, headers.Upgrade, headers.Connection, headers.SecWebSocketVersion, headers.SecWebSocketKey);
+        if (check == WsRequestCheck.NotWebSocket || upgrade is not { IsUpgradableRequest: true })
         {
             await RefuseAsync(context, endPoint, StatusCodes.Status426UpgradeRequired,
                 "this is a Godot WebSocket multiplayer server: connect with a WebSocket client", "not a WebSocket request", log: true).ConfigureAwait(false);
             return;
         }
 
-        if (!TryChooseSubprotocol(context.WebSockets.WebSocketRequestedProtocols, out var subprotocol))
+        if (check == WsRequestCheck.UnsupportedVersion)
+        {
+            var why = "unsupported WebSocket version \"" + headers.SecWebSocketVersion + "\" (13 is spoken here)";
+            await RefuseAsync(context, endPoint, StatusCodes.Status426UpgradeRequired, why, why, log: true).ConfigureAwait(false);
+            return;
+        }
+
+        if (check == WsRequestCheck.InvalidKey)
+        {
+            const string why = "missing or invalid Sec-WebSocket-Key (the base64 of 16 bytes)";
+            await RefuseAsync(context, endPoint, StatusCodes.Status400BadRequest, why, why, log: true).ConfigureAwait(false);
+            return;
+        }
+
+        if (!TryChooseSubprotocol(WsHandshake.ParseProtocols(headers.SecWebSocketProtocol), out var subprotocol))
         {
             var why = _protocols.Length == 0
                 ? "no WebSocket subprotocol is accepted here"
@@ -554,7 +580,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
 
         try
         {
-            await AdmitAndRunAsync(context, endPoint, subprotocol, stopping).ConfigureAwait(false);
+            await AdmitAndRunAsync(context, upgrade, endPoint, subprotocol, stopping).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A connection handler must never take the server down; the failure is logged.
         catch (Exception ex)
@@ -574,7 +600,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
         }
     }
 
-    private async Task AdmitAndRunAsync(HttpContext context, IPEndPoint? endPoint, string? subprotocol, CancellationToken stopping)
+    private async Task AdmitAndRunAsync(HttpContext context, IHttpUpgradeFeature upgrade, IPEndPoint? endPoint, string? subprotocol, CancellationToken stopping)
     {
         var started = Stopwatch.GetTimestamp();
         var request = new AdmissionRequest(WsRelayConnection.TransportName, endPoint, RoomOf(context.Request.Path))
@@ -604,15 +630,19 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
             }
 
             // Disposing the ticket (leaving this block) releases the reservation unless Join used it.
-            var ws = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            // The upgrade (RFC 6455 §4.2.2): 101 with the accept value and the chosen subprotocol; no extension. From here on
+            // the stream carries WebSocket frames, read and written by the connection alone.
+            var response = context.Response.Headers;
+            response.Connection = "Upgrade";
+            response.Upgrade = "websocket";
+            response.SecWebSocketAccept = Rfc6455.ComputeAccept(context.Request.Headers.SecWebSocketKey.ToString());
+            if (subprotocol is not null)
             {
-                SubProtocol = subprotocol,
-                DangerousEnableCompression = false,
-                KeepAliveInterval = TimeSpan.Zero,
-            }).ConfigureAwait(false);
-            var stream = context.Features.Get<WsStreamUpgradeFeature>()?.Stream
-                ?? throw new InvalidOperationException("the upgrade did not go through the WsStream feature");
-            var connection = new WsRelayConnection(_router, ws, stream, _limits, endPoint);
+                response.SecWebSocketProtocol = subprotocol;
+            }
+
+            var stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
+            var connection = new WsRelayConnection(_router, stream, _limits, endPoint, context.Abort);
             bool listening;
             lock (_gate)
             {
@@ -654,7 +684,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
 
             var socket = connection.Socket;
             Log.PeerDisconnected(_logger, connection.PeerId, socket.LocalCloseReason,
-                socket.RemoteCloseStatus is { } rs ? string.Create(CultureInfo.InvariantCulture, $"{(int)rs} {socket.RemoteCloseDescription}") : null);
+                socket.RemoteClosed ? string.Create(CultureInfo.InvariantCulture, $"{socket.RemoteCloseCode} {socket.RemoteCloseDescription}") : null);
         }
     }
 
@@ -716,7 +746,7 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
         _ => (StatusCodes.Status503ServiceUnavailable, "service unavailable"),
     };
 
-    private bool TryChooseSubprotocol(IList<string> requested, out string? chosen)
+    private bool TryChooseSubprotocol(List<string> requested, out string? chosen)
     {
         chosen = null;
         if (_protocols.Length == 0)
@@ -747,6 +777,12 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
         RequestRefused?.Invoke(endPoint, status, reason);
         var response = context.Response;
         response.StatusCode = status;
+        if (status == StatusCodes.Status426UpgradeRequired)
+        {
+            response.Headers.Upgrade = "websocket";
+            response.Headers.SecWebSocketVersion = "13";
+        }
+
         response.ContentType = "text/plain; charset=utf-8";
         if (status == StatusCodes.Status401Unauthorized)
         {
@@ -756,20 +792,6 @@ public sealed class WebSocketRelayListener : IAsyncDisposable
         var bytes = Encoding.UTF8.GetBytes(body + "\n");
         response.ContentLength = bytes.Length;
         await response.Body.WriteAsync(bytes).ConfigureAwait(false);
-    }
-
-    private sealed class WsStreamUpgradeFeature(IHttpUpgradeFeature inner) : IHttpUpgradeFeature
-    {
-        public WsStream? Stream { get; private set; }
-
-        public bool IsUpgradableRequest => inner.IsUpgradableRequest;
-
-        public async Task<Stream> UpgradeAsync()
-        {
-            var stream = await inner.UpgradeAsync().ConfigureAwait(false);
-            Stream = new WsStream(stream);
-            return Stream;
-        }
     }
 }
 

@@ -124,6 +124,9 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer
         }
     }
 
+    /// <summary>How long a client's message may take to arrive whole once it began (see <see cref="WebSocketRelayListener.IncompleteMessageTimeout"/>); set before <c>Listen</c>.</summary>
+    internal TimeSpan IncompleteMessageTimeout { get; set; } = WsLimits.DefaultIncompleteMessageTimeout;
+
     /// <summary>The port actually listened on (useful after <c>Listen(0)</c>), 0 when not listening.</summary>
     public int LocalPort => _listener?.LocalPort ?? 0;
 
@@ -196,6 +199,7 @@ public sealed class WebSocketServer : WebSocketMultiplayerPeer
             MaxViolations = MaxViolations,
             HandshakeTimeout = _handshakeTimeout,
             CloseTimeout = CloseTimeout,
+            IncompleteMessageTimeout = IncompleteMessageTimeout,
             RoomsFromPath = false,
             Protocols = protocols ?? [],
         };

@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
-using System.Net.WebSockets;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using GdNet.Peers;
 using GdNet.Server;
 using Microsoft.Extensions.Logging;
@@ -48,27 +50,34 @@ internal enum EnqueueResult
 }
 
 /// <summary>
-/// One WebSocket connection with its two tasks: a receive loop that reads whole messages (bounded by the maximum message
-/// size) through the <see cref="WebSocket"/> and hands them to an <see cref="IWsMessageHandler"/>, and a send loop that
-/// writes batches of data frames. Used by both <see cref="WebSocketRelayListener"/> (one per client, through
-/// <see cref="WsRelayConnection"/>) and <see cref="WebSocketClient"/>.
+/// One WebSocket connection, RFC 6455 done here end to end over a byte stream (after the opening handshake, which
+/// <see cref="WebSocketRelayListener"/> and <see cref="WebSocketClient"/> do), with two tasks: a receive loop that parses
+/// frames with a <see cref="WsFrameReader"/> (whole messages, bounded by the maximum message size, handed to an
+/// <see cref="IWsMessageHandler"/>; pings, closes and protocol errors answered), and a send loop, the only writer of the
+/// stream, that writes batches of data frames and the control frames (pong, close). Used by both
+/// <see cref="WebSocketRelayListener"/> (one per client, through <see cref="WsRelayConnection"/>) and
+/// <see cref="WebSocketClient"/>.
 /// </summary>
 /// <remarks>
-/// <para>Sending: any thread frames a message straight into the connection's pooled 64 KiB segments (RFC 6455 header,
-/// masked with a key from <see cref="MaskSource"/> on a client), under a short lock; the send loop takes all filled
-/// segments at once and writes them with one socket write per segment. So a burst of small messages costs one copy each
-/// and one system call per 64 KiB, where <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>
-/// costs a write (and, on a client, a call into the system CSPRNG) per message. Control frames (pong, close) are
-/// still written by the <see cref="WebSocket"/>, through the same <see cref="WsStream"/> lock.</para>
+/// <para>Receiving: bytes are read into a pooled buffer, rented when data comes and, on a server, returned whenever
+/// nothing is pending (the wait for the next data is a zero-byte read), so an idle connection holds no buffer. A message
+/// that came in one frame is handed to the handler where it lies in that buffer (unmasked in place), without a copy.</para>
+/// <para>Sending: any thread frames a message straight into the connection's pooled segments (RFC 6455 header, masked
+/// with a key from <see cref="MaskSource"/> on a client), under a short lock; the send loop takes all filled segments at
+/// once and writes them with one stream write per segment (up to 64 KiB). So a burst of small messages costs one copy
+/// each and one system call per 64 KiB. Control frames go through the same loop: a pong before the next batch, the close
+/// frame after everything queued.</para>
 /// <para>Budget: what is queued counts against <see cref="WsLimits.MaxQueuedBytes"/> and, when given, the server-wide
 /// <see cref="WsLimits.Budget"/>: every queued frame byte is charged once and released once, when written or dropped
 /// (a write that failed, or what is still queued when the connection ends).</para>
 /// <para>Thread safety: enqueueing and closing from any thread; the loops run on their own tasks.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "_abort holds no timer and may be cancelled after the connection ended; RunAsync owns the rest.")]
 internal sealed class WsConnection
 {
-    private const int InitialReceiveBufferSize = 4096;
+    private const int MinSegmentSize = 4 * 1024;
     private const int SegmentSize = 64 * 1024;
+    private const int ReadBufferSize = 16 * 1024;
 
     private struct Segment
     {
@@ -76,29 +85,39 @@ internal sealed class WsConnection
         public int Used;
     }
 
-    private readonly WebSocket _ws;
-    private readonly WsStream _stream;
+    private readonly Stream _stream;
+    private readonly Action? _abortTransport;
+    private readonly bool _releaseIdleBuffers;
+    private readonly CancellationTokenSource _abort = new();
     private readonly MaskSource? _masks;
     private readonly IWsMessageHandler _handler;
     private readonly WsLimits _limits;
     private readonly SendBudget? _budget;
+    private ReadOnlyMemory<byte> _initialData;
 
     // Outgoing frames, guarded by _gate.
     private readonly Lock _gate = new();
     private readonly AsyncSignal _wake = new();
-    private List<Segment> _segments = new(4);
-    private List<Segment> _spare = new(4);
+    private List<Segment> _segments = new(2);
+    private List<Segment> _spare = new(2);
     private long _queuedBytes;
     private bool _loopWaiting;
     private bool _closeQueued;
     private bool _stopped;
     private int _closeCode;
     private string _closeReason = string.Empty;
+    private byte[]? _pongPayload;
+    private int _pongLength = -1;
 
     private int _violations;
     private bool _remoteClosed;
-    private CancellationTokenSource? _closeTimer;
+    private volatile bool _closeSent;
+    private bool _ended;
+    private Timer? _closeTimer;
     private Timer? _abortTimer;
+    private Timer? _incompleteTimer;
+    private int _incompleteArmed;
+    private long _partialSince;
 
     // Counters: written under _gate (out) or by the receive loop (in), read by snapshots.
     private long _messagesIn;
@@ -106,19 +125,24 @@ internal sealed class WsConnection
     private long _messagesOut;
     private long _bytesOut;
 
-    /// <param name="ws">The WebSocket over <paramref name="stream"/> (control frames and receiving).</param>
-    /// <param name="stream">The stream the send loop writes data frames to.</param>
-    /// <param name="maskFrames">True on a client: data frames are masked.</param>
+    /// <param name="stream">The connection's byte stream, after the opening handshake. This connection owns it.</param>
+    /// <param name="isClient">True on a client: frames sent are masked, frames received must not be.</param>
     /// <param name="handler">Takes the received messages and the violations.</param>
     /// <param name="limits">The limits, and the server-wide send budget when there is one.</param>
-    public WsConnection(WebSocket ws, WsStream stream, bool maskFrames, IWsMessageHandler handler, WsLimits limits)
+    /// <param name="initialData">Bytes read past the handshake (the first frames), parsed before anything else.</param>
+    /// <param name="abortTransport">Drops the underlying connection at once (the server's HTTP connection); null when disposing the stream does.</param>
+    public WsConnection(Stream stream, bool isClient, IWsMessageHandler handler, WsLimits limits, ReadOnlyMemory<byte> initialData = default, Action? abortTransport = null)
     {
-        _ws = ws;
         _stream = stream;
-        _masks = maskFrames ? new MaskSource() : null;
+        _masks = isClient ? new MaskSource() : null;
         _handler = handler;
         _limits = limits;
         _budget = limits.Budget;
+        _initialData = initialData;
+        _abortTransport = abortTransport;
+        // A server has many connections, mostly idle: it keeps no buffer between messages. A client keeps its one buffer
+        // and saves the zero-byte read.
+        _releaseIdleBuffers = !isClient;
     }
 
     /// <summary>The peer id this connection speaks for (the client's id on the server; 1 on a client). Used in rejections.</summary>
@@ -133,14 +157,17 @@ internal sealed class WsConnection
     /// <summary>Bytes (frames) waiting to be written.</summary>
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
-    /// <summary>The close status the remote side sent, once it did.</summary>
-    public WebSocketCloseStatus? RemoteCloseStatus { get; private set; }
+    /// <summary>The close code the remote side sent, once it did (null: none, or no close came).</summary>
+    public int? RemoteCloseCode { get; private set; }
 
-    /// <summary>The close reason the remote side sent, once it did.</summary>
+    /// <summary>The close reason the remote side sent, once it did (null when its close had no code).</summary>
     public string? RemoteCloseDescription { get; private set; }
 
     /// <summary>The close this side sent or queued (code and reason), for diagnostics.</summary>
     public string? LocalCloseReason { get; private set; }
+
+    /// <summary>True once the remote side's close frame came.</summary>
+    public bool RemoteClosed => Volatile.Read(ref _remoteClosed);
 
     /// <summary>True once a close was queued, sent or received, or the connection was aborted: nothing more is sent.</summary>
     public bool IsClosing
@@ -238,7 +265,9 @@ internal sealed class WsConnection
             }
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(SegmentSize, size));
+        // A short queue gets a small segment (a few messages to an idle peer do not take 64 KiB); a growing one 64 KiB ones.
+        var want = (int)Math.Min(SegmentSize, _queuedBytes + size);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, Math.Max(MinSegmentSize, want)));
         _segments.Add(new Segment { Buffer = buffer, Used = size });
         return buffer.AsSpan(0, size);
     }
@@ -277,7 +306,10 @@ internal sealed class WsConnection
 
                 _segments.Clear();
                 _queuedBytes -= dropped;
-                _abortTimer ??= new Timer(static s => ((WsConnection)s!).Abort(), this, _limits.CloseTimeout, Timeout.InfiniteTimeSpan);
+                if (!_ended)
+                {
+                    _abortTimer ??= new Timer(static s => ((WsConnection)s!).Abort(), this, _limits.CloseTimeout, Timeout.InfiniteTimeSpan);
+                }
             }
 
             if (!_closeQueued)
@@ -311,13 +343,13 @@ internal sealed class WsConnection
     /// <summary>Counts a refused message from the remote side; past <see cref="WsLimits.MaxViolations"/> the connection is closed with 1008 and the reason. Any thread.</summary>
     public void CountViolation(PacketRejection rejection)
     {
-        if (_limits.Logger.IsEnabled(LogLevel.Debug))
+        var n = Interlocked.Increment(ref _violations);
+        if ((_limits.MaxViolations == 0 || n <= _limits.MaxViolations) && _limits.Logger.IsEnabled(LogLevel.Debug))
         {
-            Log.Rejected(_limits.Logger, rejection.Detail);
+            Log.Rejected(_limits.Logger, rejection.Detail); // not past the close: what is still in flight is counted, not logged
         }
 
-        var n = Interlocked.Increment(ref _violations);
-        if (_limits.MaxViolations > 0 && n >= _limits.MaxViolations)
+        if (_limits.MaxViolations > 0 && n == _limits.MaxViolations) // once: what is still in flight after it is only counted
         {
             RequestClose(WsCloseCodes.PolicyViolation, string.Create(CultureInfo.InvariantCulture,
                 $"too many invalid messages ({n}); last: {rejection.Reason}"));
@@ -328,7 +360,26 @@ internal sealed class WsConnection
     public void Abort()
     {
         StopSending();
-        _ws.Abort();
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // over already
+        }
+
+        if (!Volatile.Read(ref _ended))
+        {
+            try
+            {
+                _abortTransport?.Invoke();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the HTTP connection ended meanwhile
+            }
+        }
     }
 
     private void StopSending()
@@ -372,18 +423,25 @@ internal sealed class WsConnection
             }
 
             StopSending();
-            if (_ws.State != WebSocketState.Closed)
+            if (!(_remoteClosed && _closeSent))
             {
-                _ws.Abort();
+                // No complete close handshake: drop the connection rather than close it gracefully.
+                Abort();
+            }
+            else if (_masks is not null)
+            {
+                // A client lets the server close the TCP connection first (RFC 6455 §7.1.1), bounded.
+                await LingerAsync(ArrayPool<byte>.Shared.Rent(256), returnScratch: true).ConfigureAwait(false);
             }
 
-            _closeTimer?.Dispose();
             lock (_gate)
             {
+                _ended = true;
+                _closeTimer?.Dispose();
                 _abortTimer?.Dispose();
+                _incompleteTimer?.Dispose();
             }
 
-            _ws.Dispose();
             await _stream.DisposeAsync().ConfigureAwait(false);
             ReturnSegments();
         }
@@ -409,105 +467,257 @@ internal sealed class WsConnection
 
     private async Task ReceiveLoopAsync(IWsMessageHandler handler)
     {
-        var maxMessage = _limits.MaxMessageSize;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBufferSize, maxMessage));
+        var reader = new WsFrameReader(fromClient: _masks is null, _limits.MaxMessageSize);
+        byte[]? buffer = null;
+        int start = 0, end = 0;
+        if (!_initialData.IsEmpty)
+        {
+            buffer = ArrayPool<byte>.Shared.Rent(Math.Max(ReadBufferSize, _initialData.Length));
+            _initialData.Span.CopyTo(buffer);
+            end = _initialData.Length;
+            _initialData = default;
+        }
+
+        var token = _abort.Token;
         try
         {
             while (true)
             {
-                var total = 0;
-                ValueWebSocketReceiveResult result;
-                while (true)
+                var r = reader.Read(buffer is null ? [] : buffer.AsSpan(start, end - start));
+                switch (r.Kind)
                 {
-                    var room = Math.Min(buffer.Length, maxMessage) - total;
-                    if (room == 0)
-                    {
-                        if (buffer.Length >= maxMessage)
+                    case WsReadKind.Message:
+                        Volatile.Write(ref _partialSince, 0);
+                        if (!reader.Draining)
                         {
-                            // The message is larger than the limit; the rest of the stream cannot be trusted cheaply.
-                            Violate(new PacketRejection(Id, PacketRejectReason.TooLarge, total + 1L, maxMessage, "message still incomplete when the limit was reached"));
-                            RequestClose(WsCloseCodes.MessageTooBig, string.Create(CultureInfo.InvariantCulture, $"message larger than {maxMessage} bytes"));
-                            await DrainUntilCloseAsync(buffer).ConfigureAwait(false);
-                            return;
+                            _messagesIn++;
+                            _bytesIn += r.Count;
+                            if (r.Text)
+                            {
+                                Violate(new PacketRejection(Id, PacketRejectReason.UnsupportedFrame, r.Count, 0, "text frame (Godot multiplayer messages are binary)"));
+                            }
+                            else
+                            {
+                                while (handler.OnMessage(this, buffer.AsSpan(start + r.Offset, r.Count)) == MessageDisposition.RetryLater)
+                                {
+                                    // Stop waiting when nothing more can be received: the connection was aborted (a failed
+                                    // write, the close timer).
+                                    if (token.IsCancellationRequested)
+                                    {
+                                        return;
+                                    }
+
+                                    await handler.WhenRetryAsync(r.Count).ConfigureAwait(false);
+                                }
+                            }
                         }
 
-                        var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxMessage));
-                        buffer.AsSpan(0, total).CopyTo(bigger);
+                        start += r.Consumed;
+                        continue;
+
+                    case WsReadKind.Ping:
+                        QueuePong(buffer.AsSpan(start + r.Offset, r.Count));
+                        start += r.Consumed;
+                        continue;
+
+                    case WsReadKind.Pong:
+                        start += r.Consumed;
+                        continue;
+
+                    case WsReadKind.Close:
+                        OnRemoteClose(r.CloseCode, buffer.AsSpan(start + r.Offset, r.Count));
+                        return;
+
+                    case WsReadKind.Fail when r.CloseCode == WsCloseCodes.MessageTooBig:
+                        // The framing is intact: say why, then skip data (the reader drains) until the remote close, bounded
+                        // by the close timer.
+                        Violate(new PacketRejection(Id, PacketRejectReason.TooLarge, r.Length, _limits.MaxMessageSize, "message larger than the limit (refused from its header)"));
+                        RequestClose(WsCloseCodes.MessageTooBig, r.Error!);
+                        start += r.Consumed;
+                        continue;
+
+                    case WsReadKind.Fail:
+                        // A protocol error: nothing after it can be parsed. Close with the code and reason, then wait for the
+                        // peer to hang up before tearing down, so that the close frame is not lost to a reset (RFC 6455
+                        // §7.1.1: the server closes the TCP connection last), bounded by the close timeout.
+                        Violate(new PacketRejection(Id, PacketRejectReason.Malformed, 0, 0, "WebSocket protocol error: " + r.Error));
+                        RequestClose(r.CloseCode, r.Error!);
+                        buffer ??= ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+                        await LingerAsync(buffer).ConfigureAwait(false);
+                        return;
+                }
+
+                // NeedMore.
+                start += r.Consumed;
+                var pending = end - start;
+                if (pending == 0 && reader.AtRest)
+                {
+                    start = end = 0;
+                    Volatile.Write(ref _partialSince, 0);
+                    if (_releaseIdleBuffers && buffer is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = null;
+                    }
+                }
+                else
+                {
+                    WatchIncomplete();
+                }
+
+                if (buffer is not null && buffer.Length - start < r.Needed)
+                {
+                    // Make room: drop the gap control frames left inside a fragmented message, move what is pending to the
+                    // front, and grow when that is still too small (up to the largest message and a control frame).
+                    var length = reader.Compact(buffer.AsSpan(start, pending));
+                    buffer.AsSpan(start, length).CopyTo(buffer);
+                    start = 0;
+                    end = length;
+                    var needed = Math.Min(r.Needed - (pending - length), reader.MaxWindow);
+                    if (buffer.Length < needed)
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(Math.Max(needed, buffer.Length * 2), reader.MaxWindow));
+                        buffer.AsSpan(0, end).CopyTo(bigger);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = bigger;
-                        room = Math.Min(buffer.Length, maxMessage) - total;
-                    }
-
-                    result = await _ws.ReceiveAsync(buffer.AsMemory(total, room), CancellationToken.None).ConfigureAwait(false);
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        OnRemoteClose();
-                        return;
-                    }
-
-                    total += result.Count;
-                    if (result.EndOfMessage)
-                    {
-                        break;
                     }
                 }
 
-                _messagesIn++;
-                _bytesIn += total;
-                if (result.MessageType == WebSocketMessageType.Text)
+                if (buffer is null)
                 {
-                    Violate(new PacketRejection(Id, PacketRejectReason.UnsupportedFrame, total, 0, "text frame (Godot multiplayer messages are binary)"));
-                    continue;
-                }
-
-                while (handler.OnMessage(this, buffer.AsSpan(0, total)) == MessageDisposition.RetryLater)
-                {
-                    // Stop waiting when nothing more can be received: the connection was aborted (a failed write, the
-                    // close timer), or it is closing and the remote close already came.
-                    if (_ws.State == WebSocketState.Aborted || (IsClosing && _ws.State is not (WebSocketState.Open or WebSocketState.CloseSent)))
+                    // Idle: wait for data without holding a buffer (a zero-byte read), then rent one.
+                    if (_releaseIdleBuffers)
                     {
-                        return;
+                        await _stream.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
                     }
 
-                    await handler.WhenRetryAsync(total).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(Math.Max(ReadBufferSize, r.Needed));
                 }
+
+                var n = await _stream.ReadAsync(buffer.AsMemory(end), token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return; // the remote side hung up without a close
+                }
+
+                end += n;
             }
         }
-        catch (WebSocketException ex)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            // Protocol errors (bad framing, invalid UTF-8 in a text frame, reserved bits…) and resets end here.
-            if (ex.WebSocketErrorCode is not (WebSocketError.ConnectionClosedPrematurely or WebSocketError.InvalidState))
-            {
-                Violate(new PacketRejection(Id, PacketRejectReason.Malformed, 0, 0, "WebSocket protocol error: " + ex.Message));
+            // reset, or aborted
+        }
 
-                // The WebSocket has sent its close (1002, 1007…). Wait for the peer to hang up before tearing down, so that
-                // the close frame is not lost to a reset (RFC 6455 §7.1.1: the server closes the TCP connection last).
-                await LingerAsync(buffer).ConfigureAwait(false);
-            }
-        }
-        catch (IOException)
-        {
-            // connection reset
-        }
-        catch (ObjectDisposedException)
-        {
-            // aborted
-        }
-        catch (OperationCanceledException)
-        {
-            // aborted
-        }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
-    private async Task LingerAsync(byte[] scratch)
+    // A frame (or a fragmented message) has begun and waits for the network: it has IncompleteMessageTimeout to end. One
+    // timer per connection, armed at most once per period (a later check re-arms it for what is left).
+    private void WatchIncomplete()
+    {
+        if (Volatile.Read(ref _partialSince) == 0)
+        {
+            Volatile.Write(ref _partialSince, Math.Max(1, Stopwatch.GetTimestamp()));
+        }
+
+        if (Interlocked.CompareExchange(ref _incompleteArmed, 1, 0) == 0)
+        {
+            lock (_gate)
+            {
+                if (_stopped || _ended)
+                {
+                    return;
+                }
+
+                _incompleteTimer ??= new Timer(static s => ((WsConnection)s!).CheckIncomplete(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _incompleteTimer.Change(_limits.IncompleteMessageTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void CheckIncomplete()
+    {
+        Volatile.Write(ref _incompleteArmed, 0);
+        var since = Volatile.Read(ref _partialSince);
+        if (since == 0)
+        {
+            return;
+        }
+
+        var waited = Stopwatch.GetElapsedTime(since);
+        var timeout = _limits.IncompleteMessageTimeout;
+        if (waited < timeout)
+        {
+            if (Interlocked.CompareExchange(ref _incompleteArmed, 1, 0) == 0)
+            {
+                lock (_gate)
+                {
+                    if (!_stopped && !_ended)
+                    {
+                        _incompleteTimer?.Change(timeout - waited, Timeout.InfiniteTimeSpan);
+                    }
+                }
+            }
+
+            return;
+        }
+
+        if (IsClosing)
+        {
+            return;
+        }
+
+        // The remote side started a message and stopped sending: it holds a receive buffer for nothing. What it sends next
+        // would be read as the rest of that frame, so its answer to the close cannot be parsed: the close timer ends it.
+        var seconds = timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        Violate(new PacketRejection(Id, PacketRejectReason.Malformed, 0, 0, $"message still incomplete after {seconds} s"));
+        RequestClose(WsCloseCodes.PolicyViolation, $"message incomplete for {seconds} s");
+        lock (_gate)
+        {
+            if (!_ended)
+            {
+                _abortTimer ??= new Timer(static s => ((WsConnection)s!).Abort(), this, _limits.CloseTimeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    // A ping: answer with a pong carrying its payload, before the next batch. Only the latest unanswered ping is answered
+    // (RFC 6455 §5.5.3), so a peer that pings and never reads costs one slot, not a queue.
+    private void QueuePong(ReadOnlySpan<byte> payload)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_closeQueued || _stopped)
+            {
+                return;
+            }
+
+            _pongPayload ??= new byte[Rfc6455.MaxControlPayload];
+            payload.CopyTo(_pongPayload);
+            _pongLength = payload.Length;
+            wake = _loopWaiting;
+            _loopWaiting = false;
+        }
+
+        if (wake)
+        {
+            _wake.Set();
+        }
+    }
+
+    private async Task LingerAsync(byte[] scratch, bool returnScratch = false)
     {
         try
         {
-            using var timeout = new CancellationTokenSource(_limits.CloseTimeout);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+            timeout.CancelAfter(_limits.CloseTimeout);
             while (await _stream.ReadAsync(scratch, timeout.Token).ConfigureAwait(false) > 0)
             {
                 // discard
@@ -517,42 +727,37 @@ internal sealed class WsConnection
         {
             // reset, timed out, or already gone
         }
-    }
-
-    private async Task DrainUntilCloseAsync(byte[] scratch)
-    {
-        // After a fatal violation: wait (bounded by the close timer) for the remote close, ignoring data.
-        while (true)
+        finally
         {
-            var r = await _ws.ReceiveAsync(scratch.AsMemory(), CancellationToken.None).ConfigureAwait(false);
-            if (r.MessageType == WebSocketMessageType.Close)
+            if (returnScratch)
             {
-                OnRemoteClose();
-                return;
+                ArrayPool<byte>.Shared.Return(scratch);
             }
         }
     }
 
-    private void OnRemoteClose()
+    private void OnRemoteClose(int code, ReadOnlySpan<byte> reason)
     {
         _remoteClosed = true;
-        RemoteCloseStatus = _ws.CloseStatus;
+        RemoteCloseCode = code == 0 ? null : code;
         // Godot 3.2.3 sends its close reason with the C string's NUL terminator ("quit\0"): drop it.
-        RemoteCloseDescription = _ws.CloseStatusDescription?.TrimEnd('\0');
-        var code = _ws.CloseStatus is { } s && s != WebSocketCloseStatus.Empty ? (int)s : WsCloseCodes.Normal;
+        RemoteCloseDescription = code == 0 ? null : Encoding.UTF8.GetString(reason).TrimEnd('\0');
 
-        // Answer the close (if we did not start it), after anything already queued.
-        RequestClose(code, string.Empty);
+        // Answer the close (if we did not start it), after anything already queued: the same code, or 1000 for none.
+        RequestClose(code == 0 ? WsCloseCodes.Normal : code, string.Empty);
     }
 
     private async Task SendLoopAsync()
     {
+        var token = _abort.Token;
+        byte[]? control = null;
         try
         {
             while (true)
             {
                 List<Segment>? batch = null;
                 var close = false;
+                var pong = 0;
                 lock (_gate)
                 {
                     if (_stopped)
@@ -560,7 +765,13 @@ internal sealed class WsConnection
                         return;
                     }
 
-                    if (_segments.Count > 0)
+                    if (_pongLength >= 0)
+                    {
+                        control ??= new byte[Rfc6455.MaxControlFrame];
+                        pong = Rfc6455.WriteControlFrame(control, WsOpcode.Pong, 0, _pongPayload.AsSpan(0, _pongLength), _masks is not null, _masks?.Next() ?? 0);
+                        _pongLength = -1;
+                    }
+                    else if (_segments.Count > 0)
                     {
                         batch = _segments;
                         _segments = _spare;
@@ -575,28 +786,30 @@ internal sealed class WsConnection
                     }
                 }
 
+                if (pong != 0)
+                {
+                    await _stream.WriteAsync(control.AsMemory(0, pong), token).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (batch is not null)
                 {
-                    await WriteBatchAsync(batch).ConfigureAwait(false);
+                    await WriteBatchAsync(batch, token).ConfigureAwait(false);
                     continue;
                 }
 
                 if (close)
                 {
-                    await CloseOutputAsync(_closeCode, _closeReason).ConfigureAwait(false);
+                    await WriteCloseAsync(control ??= new byte[Rfc6455.MaxControlFrame], token).ConfigureAwait(false);
                     return;
                 }
 
                 await _wake.WaitAsync().ConfigureAwait(false);
             }
         }
-        catch (WebSocketException)
-        {
-            Abort(); // the write failed: nothing more can be sent, and the receive side ends too
-        }
         catch (IOException)
         {
-            Abort();
+            Abort(); // the write failed: nothing more can be sent, and the receive side ends too
         }
         catch (ObjectDisposedException)
         {
@@ -608,7 +821,7 @@ internal sealed class WsConnection
         }
     }
 
-    private async Task WriteBatchAsync(List<Segment> batch)
+    private async Task WriteBatchAsync(List<Segment> batch, CancellationToken token)
     {
         // The whole batch leaves the queue here, written or (after a failed write) dropped.
         long bytes = 0;
@@ -621,7 +834,7 @@ internal sealed class WsConnection
         {
             foreach (var s in batch)
             {
-                await _stream.WriteAsync(s.Buffer.AsMemory(0, s.Used)).ConfigureAwait(false);
+                await _stream.WriteAsync(s.Buffer.AsMemory(0, s.Used), token).ConfigureAwait(false);
             }
         }
         finally
@@ -642,36 +855,30 @@ internal sealed class WsConnection
         }
     }
 
-    private async Task CloseOutputAsync(int code, string reason)
+    private async Task WriteCloseAsync(byte[] control, CancellationToken token)
     {
-        if (_ws.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        Span<byte> reason = stackalloc byte[Rfc6455.MaxControlPayload - 2];
+        var n = Rfc6455.EncodeCloseReason(_closeReason, reason);
+        uint mask = 0;
+        if (_masks is not null)
         {
-            return;
+            RandomNumberGenerator.Fill(MemoryMarshal.AsBytes(new Span<uint>(ref mask)));
         }
 
-        // Bound the wait for the remote close: after CloseTimeout the socket is aborted.
-        var timer = new CancellationTokenSource(_limits.CloseTimeout);
-        timer.Token.UnsafeRegister(static s => ((WebSocket)s!).Abort(), _ws);
-        _closeTimer = timer;
-        await _ws.CloseOutputAsync((WebSocketCloseStatus)code, TruncateReason(reason), CancellationToken.None).ConfigureAwait(false);
-    }
+        var length = Rfc6455.WriteControlFrame(control, WsOpcode.Close, _closeCode, reason[..n], _masks is not null, mask);
 
-    // RFC 6455: the close frame payload is at most 125 bytes, 2 of them the code.
-    private static string TruncateReason(string reason)
-    {
-        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= 123)
+        // Bound the wait for the remote close: after CloseTimeout the connection is aborted.
+        lock (_gate)
         {
-            return reason;
+            if (!_ended)
+            {
+                _closeTimer ??= new Timer(static s => ((WsConnection)s!).Abort(), this, _limits.CloseTimeout, Timeout.InfiniteTimeSpan);
+            }
         }
 
-        var chars = reason.AsSpan();
-        var n = Math.Min(chars.Length, 123);
-        while (n > 0 && System.Text.Encoding.UTF8.GetByteCount(chars[..n]) > 123)
-        {
-            n--;
-        }
-
-        return reason[..n];
+        await _stream.WriteAsync(control.AsMemory(0, length), token).ConfigureAwait(false);
+        await _stream.FlushAsync(token).ConfigureAwait(false);
+        _closeSent = true;
     }
 
     // After both loops ended (nothing more is queued: _stopped is set): drops what was never written.
@@ -701,7 +908,17 @@ internal sealed class WsConnection
 /// The limits one WebSocket peer applies to each of its connections, and the server-wide send budget its connections
 /// charge what they queue to (null on a client).
 /// </summary>
-internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout, ILogger Logger, SendBudget? Budget = null);
+internal sealed record WsLimits(int MaxMessageSize, long MaxQueuedBytes, int MaxViolations, TimeSpan CloseTimeout, ILogger Logger, SendBudget? Budget = null)
+{
+    /// <summary>The default of <see cref="IncompleteMessageTimeout"/>.</summary>
+    public static readonly TimeSpan DefaultIncompleteMessageTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a message may take to arrive whole once its first byte came (a frame cut short, a fragmented message left
+    /// open): past it the connection is closed with 1008 and the reason, and counted as a violation.
+    /// </summary>
+    public TimeSpan IncompleteMessageTimeout { get; init; } = DefaultIncompleteMessageTimeout;
+}
 
 /// <summary>RFC 6455 close codes used here.</summary>
 internal static class WsCloseCodes

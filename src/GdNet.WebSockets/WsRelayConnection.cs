@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Net.WebSockets;
 using GdNet.Peers;
 using GdNet.Server;
 using Microsoft.Extensions.Logging;
@@ -29,12 +27,17 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
     private readonly WsConnection _ws;
     private readonly ILogger _logger;
 
-    public WsRelayConnection(RelayRouter router, WebSocket ws, WsStream stream, WsLimits limits, IPEndPoint? remoteEndPoint)
+    /// <param name="router">The router the client joins.</param>
+    /// <param name="stream">The upgraded connection's stream (WebSocket frames from here on).</param>
+    /// <param name="limits">The listener's limits.</param>
+    /// <param name="remoteEndPoint">The client's address.</param>
+    /// <param name="abortTransport">Drops the HTTP connection at once.</param>
+    public WsRelayConnection(RelayRouter router, Stream stream, WsLimits limits, IPEndPoint? remoteEndPoint, Action abortTransport)
         : base(TransportName, remoteEndPoint)
     {
         _router = router;
         _logger = limits.Logger;
-        _ws = new WsConnection(ws, stream, maskFrames: false, this, limits)
+        _ws = new WsConnection(stream, isClient: false, this, limits, abortTransport: abortTransport)
         {
             RemoteAddress = remoteEndPoint?.Address.ToString() ?? string.Empty,
             RemotePort = remoteEndPoint?.Port ?? 0,
@@ -93,7 +96,7 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
         if (_ws.EnqueueMessage(sys) == EnqueueResult.Full)
         {
             // Announcements are not packets the router sends, so its slow-reader rule is applied here.
-            _router.ReportRejection(this, new PacketRejection(PeerId, PacketRejectReason.QueueFull, _ws.QueuedBytes, 0, "disconnected: reads too slowly"), misbehaviour: false);
+            _router.ReportRejection(this, new PacketRejection(PeerId, PacketRejectReason.SlowReader, _ws.QueuedBytes, 0, "disconnected: its send queue is over its budget"), misbehaviour: false);
             Close(CloseReason.SlowReader, "the peer reads too slowly: its send queue is over its budget");
         }
     }
@@ -138,7 +141,7 @@ internal sealed class WsRelayConnection : RelayConnection, IWsMessageHandler
         {
             connection.Violate(message.Length < GdMpFrame.HeaderSize
                 ? new PacketRejection(PeerId, PacketRejectReason.TooSmall, message.Length, GdMpFrame.HeaderSize, "shorter than the 9-byte header")
-                : new PacketRejection(PeerId, PacketRejectReason.Malformed, message.Length, 0, string.Create(CultureInfo.InvariantCulture, $"unknown message type {message[0]}")));
+                : new PacketRejection(PeerId, PacketRejectReason.Malformed, message.Length, 0, "unknown message type {0}", message[0]));
             return MessageDisposition.Done;
         }
 

@@ -140,7 +140,7 @@ public sealed class RpcSession : IDisposable
         Server.Poll();
         for (var i = 0; i < clients; i++)
         {
-            Clients.Add(StartClient());
+            Clients.Add(StartClient(Port));
         }
 
         PumpUntil(() => Clients.All(IsSettled), TimeSpan.FromSeconds(30));
@@ -157,9 +157,10 @@ public sealed class RpcSession : IDisposable
     public int Port => Server.Peer.GetLocalPort();
 
     /// <summary>Adds a client and waits until the server and every client know it.</summary>
-    public RpcMachine AddClient()
+    /// <param name="port">Where the client connects (a proxy in front of the server); the server's own port by default.</param>
+    public RpcMachine AddClient(int? port = null)
     {
-        var c = StartClient();
+        var c = StartClient(port ?? Port);
         Clients.Add(c);
         PumpUntil(() => IsSettled(c));
         return c;
@@ -218,11 +219,11 @@ public sealed class RpcSession : IDisposable
         }
     }
 
-    private RpcMachine StartClient()
+    private RpcMachine StartClient(int port)
     {
         var peer = new NetworkedMultiplayerENet();
         _configure?.Invoke(peer);
-        Assert.Equal(Error.Ok, peer.CreateClient("127.0.0.1", Port));
+        Assert.Equal(Error.Ok, peer.CreateClient("127.0.0.1", port));
         var machine = new RpcMachine(peer, _lobbyFactory?.Invoke());
         machine.Poll();
         return machine;

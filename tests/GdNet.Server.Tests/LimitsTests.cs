@@ -152,14 +152,14 @@ public sealed class LimitsTests
         Assert.Equal(CloseReason.SlowReader, hog.ClosedWith?.Reason);
         Assert.Null(reader.ClosedWith);
         Assert.Null(a.ClosedWith);
-        Assert.Single(hog.Rejections, r => r.Rejection.Reason == PacketRejectReason.QueueFull);
+        Assert.Single(hog.Rejections, r => r.Rejection.Reason == PacketRejectReason.SlowReader);
 
         // Its transport has not ended it yet (what it holds is still being written when it is aborted): another stall
         // neither cuts it twice nor cuts the next holder in its place.
         clock.Advance(options.SendStallTimeout);
         Assert.Equal(RouteResult.RetryLater, router.Send(a, 0, "x"));
         Assert.Single(hog.Log.OfType<Closed>());
-        Assert.Single(hog.Rejections, r => r.Rejection.Reason == PacketRejectReason.QueueFull);
+        Assert.Single(hog.Rejections, r => r.Rejection.Reason == PacketRejectReason.SlowReader);
         Assert.Null(reader.ClosedWith);
     }
 

@@ -147,10 +147,13 @@ public sealed class RelayRulesTests
 
         router.Send(a, b.PeerId, "late");
 
+        // Counted under its own reason, and not held against the sender (no violation, no kick).
         var (r, bad) = Assert.Single(a.Rejections);
-        Assert.Equal(PacketRejectReason.UnknownTarget, r.Reason);
+        Assert.Equal(PacketRejectReason.DepartedTarget, r.Reason);
         Assert.False(bad);
-        Assert.Contains("just left", r.Detail, StringComparison.Ordinal);
+        Assert.Contains($"target {b.PeerId} has just left", r.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, router.GetStatistics().Rejections[PacketRejectReason.DepartedTarget]);
+        Assert.False(router.GetStatistics().Rejections.ContainsKey(PacketRejectReason.UnknownTarget));
     }
 
     [Fact]
@@ -289,7 +292,7 @@ public sealed class RelayRulesTests
 
         Assert.Equal(CloseReason.SlowReader, slow.ClosedWith?.Reason);
         Assert.Single(c.Packets);
-        Assert.Equal(1, router.GetStatistics().Rejections[PacketRejectReason.QueueFull]);
+        Assert.Equal(1, router.GetStatistics().Rejections[PacketRejectReason.SlowReader]);
     }
 
     [Fact]

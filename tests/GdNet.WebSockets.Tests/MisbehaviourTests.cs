@@ -259,7 +259,9 @@ public class MisbehaviourTests
             // a reset after the close frame is fine
         }
 
-        Assert.Contains("880203ea", Convert.ToHexStringLower(rest.ToArray()), StringComparison.Ordinal);
+        // A close frame (0x88, unmasked, a short payload) with the code 1002 and the reason.
+        Assert.Matches("^88[0-7][0-9a-f]03ea", Convert.ToHexStringLower(rest.ToArray()));
+        Assert.Contains("reserved bits", Encoding.UTF8.GetString(rest.ToArray()), StringComparison.Ordinal);
         await PumpUntilAsync(() => sp.Events.Any(e => e.StartsWith("disconnected ", StringComparison.Ordinal)), sp, gp);
         Assert.Equal(1, server.Statistics.GetRejections(PacketRejectReason.Malformed));
         Send(good, 1, 5);

@@ -50,11 +50,11 @@ internal static class ServeCommand
 
         AddText("--transport", $"Transports, comma-separated: ws (Godot's WebSocketMultiplayerPeer, TCP), enet (NetworkedMultiplayerENet, UDP) or ws,enet — both on the same port number. Default {d.Transport}.");
         Add<int>("--port", $"Port to listen on (0 picks a free one). Default {d.Port}.", I);
-        AddText("--bind", $"Address to listen on: an IP address, or * for every interface. Default {d.Bind}.");
-        Add<int>("--max-clients", $"Most players in the whole server; more are refused (HTTP 503 / ENet not answered). Default {d.MaxClients}.", I);
+        AddText("--bind", $"Address to listen on: an IP address of this machine, a host name that resolves to one (e.g. localhost; IPv4 with ENet), or * for every interface. Default {d.Bind}.");
+        Add<int>("--max-clients", $"Most players in the whole server; more are refused (HTTP 503 / ENet not answered); ENet has at most 4095 slots. Default {d.MaxClients} (4095 with --transport enet alone).", I);
         Add<int>("--max-peers-per-room", $"Most players in one room. Default {d.MaxPeersPerRoom}.", I);
         Add<int>("--max-rooms", $"Most rooms at once. Default {d.MaxRooms}.", I);
-        Add<int>("--max-packet-size", $"Largest packet in bytes (MultiplayerAPI bytes, without the transport header); larger ones are refused and their sender disconnected. Default {d.MaxPacketSize}.", I);
+        Add<int>("--max-packet-size", $"Largest packet in bytes (MultiplayerAPI bytes, without the transport header); larger ones are refused and their sender disconnected. Each player's send queue holds two of them (at least 16 MiB), so it must fit --max-queued-bytes-total, and twice --max-bytes-per-second must hold one. Default {d.MaxPacketSize}.", I);
         Add<int>("--max-connections-per-ip", $"Most connections from one IP address (0: no limit). Default {d.MaxConnectionsPerIp}.", I);
         Add<double>("--max-connections-per-second", $"New connections one IP address may open per second, with a burst of twice that (0: no limit). Default {d.MaxConnectionsPerSecond}.", R);
         Add<double>("--max-packets-per-second", $"Packets a player may send per second, with a burst of twice that; more are dropped (RateLimited), and a player over it for 5 s is disconnected (0: no limit). Default {d.MaxPacketsPerSecond}.", R);

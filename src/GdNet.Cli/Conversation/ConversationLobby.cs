@@ -52,7 +52,8 @@ public sealed class ConversationLobby : Node
     private sealed class Progress
     {
         public readonly List<string> Done = [];
-        public readonly List<string> Errors = [];
+        public readonly List<string> Errors = []; // distinct error names (a handful at most), in order of first sight
+        public long Repeats; // errors seen again after their first time: counted, not kept
         public bool Finished;
     }
 
@@ -205,11 +206,24 @@ public sealed class ConversationLobby : Node
         }
     }
 
+    // A client's error, once per kind: a client repeating a malformed call (a flood) is counted, not remembered or
+    // reported again, so what the lobby keeps per client stays bounded by the handful of kinds.
     private void Error(int id, string what)
     {
-        P(id).Errors.Add(what);
+        var p = P(id);
+        if (p.Errors.Contains(what))
+        {
+            p.Repeats++;
+            return;
+        }
+
+        p.Errors.Add(what);
         Check(false, what, string.Create(CultureInfo.InvariantCulture, $"peer={id}"));
     }
+
+    /// <summary>Server: the distinct errors a connected client made so far, and how many repeated one (for tests and diagnostics).</summary>
+    public (IReadOnlyList<string> Errors, long Repeats) ErrorsOf(int id) =>
+        _progress.TryGetValue(id, out var p) ? (p.Errors, p.Repeats) : ([], 0);
 
     private void OnPeerConnected(int id)
     {
@@ -356,7 +370,7 @@ public sealed class ConversationLobby : Node
         var missing = ServerNeeds.Where(w => !p.Done.Contains(w)).ToList();
         p.Finished = true;
         var ok = missing.Count == 0 && p.Errors.Count == 0;
-        var detail = ok ? "" : $"missing=[{string.Join(",", missing)}] errors=[{string.Join(",", p.Errors)}]";
+        var detail = ok ? "" : $"missing=[{string.Join(",", missing)}] errors=[{string.Join(",", p.Errors)}]{(p.Repeats > 0 ? string.Create(CultureInfo.InvariantCulture, $" (+{p.Repeats} repeated)") : "")}";
         if (ok)
         {
             ClientsOk++;

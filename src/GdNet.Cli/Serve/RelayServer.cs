@@ -55,13 +55,21 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         Router.PeerLeft += c => Event(string.Create(CultureInfo.InvariantCulture, $"peer {c.PeerId} disconnected"), always: true);
         Router.ConnectionRefused += (r, reason, detail) =>
         {
-            Event($"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {reason}: {detail}");
-            Remember(reason.ToString(), $"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {detail}");
+            if (TakeEventSlot())
+            {
+                _events.Enqueue($"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {reason}: {detail}");
+                Remember(reason.ToString(), $"refused {r.Transport} {r.RemoteEndPoint} (room {r.Room}): {detail}");
+            }
         };
         Router.PacketRejected += (_, r) =>
         {
-            Event("rejected: " + r.Detail);
-            Remember(r.Reason.ToString(), r.Detail);
+            // Counted by the router; a line (and the dashboard's list) only within the rate: a flood formats nothing.
+            if (TakeEventSlot())
+            {
+                var detail = r.Detail;
+                _events.Enqueue("rejected: " + detail);
+                Remember(r.Reason.ToString(), detail);
+            }
         };
     }
 
@@ -187,6 +195,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
 
     private async Task ListenAsync()
     {
+        _bind = Settings.ResolveBind(); // a host name resolved, and a clear message for an address that is not this machine's
         var kinds = Settings.Transports;
         var port = Settings.Port;
         for (var attempt = 0; ; attempt++)
@@ -220,19 +229,24 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         }
     }
 
+    private string _bind = "127.0.0.1";
+
     private async Task<string?> ListenWsAsync(int port)
     {
         _ws = new WebSocketRelayListener(Router, _logger)
         {
-            BindIp = Settings.Bind,
+            BindIp = _bind,
             MaxPacketSize = Settings.MaxPacketSize,
+            MaxQueuedBytes = Settings.PerClientQueueBytes, // two of the largest messages: a large packet is not a slow reader
+            // A client that never answers the close is aborted after this: within the drain time, so SIGTERM ends in time.
+            CloseTimeout = TimeSpan.FromSeconds(Math.Clamp(Settings.DrainSeconds, 0.1, 2)),
             RoomsFromPath = true,
         };
         var err = await _ws.ListenAsync(port).ConfigureAwait(false);
         if (err != Error.Ok)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"cannot listen on {Settings.Bind}:{port} (TCP): {(err == Error.AlreadyInUse ? "the port is already in use" : err.ToString())}");
+                $"cannot listen on {_bind}:{port} (TCP): {(err == Error.AlreadyInUse ? "the port is already in use" : err + " (is the address this machine's, and the port free?)")}");
         }
 
         Urls.Add(_ws.Url!);
@@ -246,7 +260,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         {
             _enet = new EnetRelayListener(Router, _logger)
             {
-                BindIp = Settings.Bind,
+                BindIp = _bind,
                 MaxClients = Math.Min(Settings.MaxClients, NetworkedMultiplayerENet.MaxClientsLimit),
                 MaxPacketSize = Math.Min(Settings.MaxPacketSize, NetworkedMultiplayerENet.GodotMaxPacketSize),
                 MaxWaitingData = Math.Max(NetworkedMultiplayerENet.DefaultMaxWaitingData, 2L * Math.Min(Settings.MaxPacketSize, NetworkedMultiplayerENet.GodotMaxPacketSize)),
@@ -262,7 +276,7 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
         if (err != Error.Ok)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"cannot listen on {Settings.Bind}:{port} (UDP): {(err == Error.CantCreate ? "the port is already in use or the address is not local" : err.ToString())}");
+                $"cannot listen on {_bind}:{port} (UDP): {(err == Error.CantCreate ? "the port is already in use or the address is not local" : err.ToString())}");
         }
 
         Urls.Add(_enet.Url!);
@@ -281,7 +295,13 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
             lobby.Attach(api);
             lobby.ClientDone += (id, ok, detail) => Event(string.Create(CultureInfo.InvariantCulture,
                 $"peer {id} finished conversation v1: {(ok ? "ok" : "fail " + detail)}"), always: true);
-            api.RpcRejected += rejection => Event("rpc rejected: " + rejection);
+            api.RpcRejected += rejection =>
+            {
+                if (TakeEventSlot())
+                {
+                    _events.Enqueue("rpc rejected: " + rejection);
+                }
+            };
             _lobbies[host!] = lobby;
         });
         _hosts!.Add(host);
@@ -289,35 +309,41 @@ internal sealed class RelayServer : IAsyncDisposable, IAdminSource
     }
 
     // Events for the terminal: joins, leaves and conversation results always; refusals and rejections at most
-    // MaxEventLinesPerSecond a second (a flood must not flood the log), the rest counted.
+    // MaxEventLinesPerSecond a second (a flood must not flood the log, nor format a line per bad packet), the rest counted.
     private void Event(string line, bool always = false)
     {
-        if (!always)
+        if (always || TakeEventSlot())
         {
-            var second = Environment.TickCount64 / 1000;
-            lock (_events)
-            {
-                if (second != _eventWindow)
-                {
-                    if (_eventsDropped > 0)
-                    {
-                        _events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"({_eventsDropped} more refusals/rejections in the last second, counted in the stats)"));
-                    }
-
-                    _eventWindow = second;
-                    _eventsInWindow = 0;
-                    _eventsDropped = 0;
-                }
-
-                if (++_eventsInWindow > MaxEventLinesPerSecond)
-                {
-                    _eventsDropped++;
-                    return;
-                }
-            }
+            _events.Enqueue(line);
         }
+    }
 
-        _events.Enqueue(line);
+    // Whether one more rate-limited line may be written this second; counts the ones that may not.
+    private bool TakeEventSlot()
+    {
+        var second = Environment.TickCount64 / 1000;
+        lock (_events)
+        {
+            if (second != _eventWindow)
+            {
+                if (_eventsDropped > 0)
+                {
+                    _events.Enqueue(string.Create(CultureInfo.InvariantCulture, $"({_eventsDropped} more refusals/rejections in the last second, counted in the stats)"));
+                }
+
+                _eventWindow = second;
+                _eventsInWindow = 0;
+                _eventsDropped = 0;
+            }
+
+            if (++_eventsInWindow > MaxEventLinesPerSecond)
+            {
+                _eventsDropped++;
+                return false;
+            }
+
+            return true;
+        }
     }
 
     /// <summary>Counters for the status line.</summary>

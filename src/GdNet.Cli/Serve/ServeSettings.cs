@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Net;
+using GdNet.Enet;
 using GdNet.Server;
 using Microsoft.Extensions.Configuration;
 
@@ -108,6 +109,69 @@ internal sealed record ServeSettings
     public IReadOnlyList<TransportKind> Transports => [.. Transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(Cli.Transports.Parse).Distinct()];
 
+    /// <summary>
+    /// The bound on bytes queued for sending to one WebSocket player: two of the largest messages
+    /// (<see cref="MaxPacketSize"/> plus the 9-byte header), at least 16 MiB. Derived so that a large packet never makes a
+    /// healthy receiver look like a slow reader.
+    /// </summary>
+    public long PerClientQueueBytes => Math.Max(16L << 20, 2L * (MaxPacketSize + 9L));
+
+    /// <summary>
+    /// <see cref="Bind"/> as an address to listen on: <c>*</c> as is, an IP address as is, a host name resolved (to an IPv4
+    /// address when there is one: ENet is IPv4-only, and both transports listen on one address). Checks that the address
+    /// belongs to this machine.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The name does not resolve, or the address is not this machine's; the message says what to do.</exception>
+    public string ResolveBind()
+    {
+        if (Bind == "*")
+        {
+            return Bind;
+        }
+
+        if (!IPAddress.TryParse(Bind, out var address))
+        {
+            IPAddress[] found;
+            try
+            {
+                found = Dns.GetHostAddresses(Bind);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                throw new InvalidOperationException($"--bind {Bind}: the host name does not resolve ({ex.Message}); give an IP address of this machine, a host name that resolves to one, or *", ex);
+            }
+
+            var enet = Transports.Contains(TransportKind.Enet);
+            address = found.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                ?? (enet ? null : found.FirstOrDefault())
+                ?? throw new InvalidOperationException(enet
+                    ? $"--bind {Bind}: the host name has no IPv4 address, and ENet (Godot 3's ENet 1.3) is IPv4-only; bind an IPv4 address or *"
+                    : $"--bind {Bind}: the host name resolves to no address");
+        }
+
+        if (!IsLocal(address))
+        {
+            throw new InvalidOperationException($"--bind {Bind}: {address} is not an address of this machine, so nothing can listen on it; use one of its addresses ({string.Join(", ", LocalAddresses().Take(8))}), or * for every interface");
+        }
+
+        return address.ToString();
+    }
+
+    private static bool IsLocal(IPAddress address) =>
+        IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)
+        || LocalAddresses().Any(a => a.Equals(address) || (a.IsIPv4MappedToIPv6 && a.MapToIPv4().Equals(address)));
+
+    private static IEnumerable<IPAddress> LocalAddresses()
+    {
+        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            foreach (var u in nic.GetIPProperties().UnicastAddresses)
+            {
+                yield return u.Address;
+            }
+        }
+    }
+
     /// <summary>The relay options these settings give.</summary>
     public RelayOptions ToRelayOptions() => new()
     {
@@ -120,7 +184,14 @@ internal sealed record ServeSettings
         MaxPacketsPerSecond = MaxPacketsPerSecond,
         MaxBytesPerSecond = MaxBytesPerSecond,
         MaxQueuedBytesTotal = MaxQueuedBytesTotal,
+        SlowReaderTimeout = SlowReaderTimeout,
     };
+
+    /// <summary>
+    /// How long a player may read none of what is queued for it: 10 s, or more with large packets — a transport reports
+    /// progress a write at a time, so the timeout leaves two of the largest messages time to be written at 1 MiB/s.
+    /// </summary>
+    public TimeSpan SlowReaderTimeout => TimeSpan.FromSeconds(Math.Max(10, 2.0 * (MaxPacketSize + 9L) / (1 << 20)));
 
     /// <summary>What is wrong with these settings, in words, or null.</summary>
     public string? Validate()
@@ -139,6 +210,8 @@ internal sealed record ServeSettings
             _ when Transports.Count == 0 => "--transport must name at least one of ws, enet",
             { Port: < 0 or > 65535 } => "--port must be between 0 and 65535",
             { MaxClients: < 1 } => "--max-clients must be at least 1",
+            { MaxClients: > NetworkedMultiplayerENet.MaxClientsLimit } when Transports.All(t => t == TransportKind.Enet)
+                => $"--max-clients {MaxClients}: ENet has at most {NetworkedMultiplayerENet.MaxClientsLimit} peer slots; use --max-clients {NetworkedMultiplayerENet.MaxClientsLimit} or less with --transport enet (or add ws: --transport ws,enet)",
             { MaxPeersPerRoom: < 1 } => "--max-peers-per-room must be at least 1",
             { MaxRooms: < 1 } => "--max-rooms must be at least 1",
             { MaxPacketSize: < 1 or > (1 << 30) - 9 } => "--max-packet-size must be between 1 and 1073741815",
@@ -149,13 +222,18 @@ internal sealed record ServeSettings
             { MaxQueuedBytesTotal: < 1 } => "--max-queued-bytes-total must be at least 1",
             _ when !HostsConversationLobby && !string.Equals(Lobby, NoLobby, StringComparison.OrdinalIgnoreCase)
                 => $"--lobby must be {NoLobby} (a pure relay, the default) or {ConversationLobby} (not '{Lobby}')",
+            _ when 2L * (MaxPacketSize + 9L) > MaxQueuedBytesTotal
+                => $"--max-packet-size {MaxPacketSize} needs --max-queued-bytes-total of at least {2L * (MaxPacketSize + 9L)} (the server's send budget must hold two of the largest messages), not {MaxQueuedBytesTotal}: raise --max-queued-bytes-total or lower --max-packet-size",
+            _ when MaxBytesPerSecond > 0 && 2 * MaxBytesPerSecond < MaxPacketSize
+                => $"--max-bytes-per-second {MaxBytesPerSecond:0.#} lets a player send at most {2 * MaxBytesPerSecond:0.#} bytes at once (its burst, twice the rate), less than --max-packet-size {MaxPacketSize}: such packets could never pass; raise --max-bytes-per-second to at least {(MaxPacketSize + 1) / 2} (or 0, no limit) or lower --max-packet-size",
             { LobbyMinPlayers: < 1 } => "--lobby-min-players must be at least 1",
             _ when LobbyMinPlayers != 1 && !HostsConversationLobby => $"--lobby-min-players only applies with --lobby {ConversationLobby}",
             { DrainSeconds: < 0 } => "--drain-seconds must be 0 or more",
             { StatsInterval: <= 0 } => "--stats-interval must be positive",
             _ when !Room.IsValidName(EnetRoom) => "--enet-room must be 1-64 characters of A-Z a-z 0-9 _ -",
-            _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) => "--bind must be an IP address or *",
-            _ when Transports.Contains(TransportKind.Enet) && Bind != "*" && IPAddress.Parse(Bind).AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
+            _ when Bind != "*" && !IPAddress.TryParse(Bind, out _) && Uri.CheckHostName(Bind) != UriHostNameType.Dns
+                => $"--bind must be an IP address of this machine, a host name that resolves to one (e.g. localhost) or *, not '{Bind}'",
+            _ when Transports.Contains(TransportKind.Enet) && IPAddress.TryParse(Bind, out var ip) && ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
                 => $"--bind {Bind}: ENet (Godot 3's ENet 1.3) is IPv4-only; bind an IPv4 address or *, or serve --transport ws alone on IPv6",
             { AdminPort: < 0 or > 65535 } => "--admin-port must be between 0 and 65535",
             { AdminPort: { } a } when a != 0 && a == Port
@@ -238,7 +316,8 @@ internal sealed record ServeSettings
             Transport = config[nameof(Transport)] ?? d.Transport,
             Port = Int(config, nameof(Port), d.Port),
             Bind = config[nameof(Bind)] ?? d.Bind,
-            MaxClients = Int(config, nameof(MaxClients), d.MaxClients),
+            // ENet alone has at most 4095 slots: that is the default then (a larger --max-clients is refused by Validate).
+            MaxClients = Int(config, nameof(MaxClients), EnetOnly(config[nameof(Transport)] ?? d.Transport) ? NetworkedMultiplayerENet.MaxClientsLimit : d.MaxClients),
             MaxPeersPerRoom = Int(config, nameof(MaxPeersPerRoom), d.MaxPeersPerRoom),
             MaxRooms = Int(config, nameof(MaxRooms), d.MaxRooms),
             MaxPacketSize = Int(config, nameof(MaxPacketSize), d.MaxPacketSize),
@@ -265,6 +344,10 @@ internal sealed record ServeSettings
             NodeName = config[nameof(NodeName)] ?? d.NodeName,
         };
     }
+
+    private static bool EnetOnly(string transport) =>
+        transport.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } kinds
+        && kinds.All(k => k.Equals("enet", StringComparison.OrdinalIgnoreCase));
 
     private static int Int(IConfiguration c, string key, int d) => c[key] is { } s
         ? int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(key, s, "a whole number")

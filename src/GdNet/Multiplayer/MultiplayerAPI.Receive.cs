@@ -82,7 +82,7 @@ public sealed partial class MultiplayerAPI
         }
         else
         {
-            if (!_pathGetCache.TryGetValue(sender, out var cache) || !cache.TryGetValue((int)target, out var entry))
+            if (!_pathGetCache.TryGetValue(sender, out var cache) || !cache.Entries.TryGetValue((int)target, out var entry))
             {
                 Reject(new RpcRejection(RpcRejectReason.UnknownCachedPath, sender, packet.Length) { Command = command, Value = target }, null);
                 return;
@@ -314,19 +314,29 @@ public sealed partial class MultiplayerAPI
         }
 
         var id = (int)RpcPacket.ReadTarget(packet);
-        var path = new NodePath(Encoding.UTF8.GetString(RpcPacket.ReadPath(packet, RpcPacket.HeaderSize))).ToString();
+        var utf8 = RpcPacket.ReadPath(packet, RpcPacket.HeaderSize);
         if (!_pathGetCache.TryGetValue(sender, out var cache))
         {
-            _pathGetCache[sender] = cache = [];
+            _pathGetCache[sender] = cache = new PeerPathCache();
         }
 
-        if (!cache.ContainsKey(id) && cache.Count >= MaxPathCacheEntriesPerPeer)
+        // Bounded by entries and by bytes (per peer and in all), checked before the path is decoded: a refused path costs nothing.
+        var cost = PathReceiveEntry.Overhead + 2L * utf8.Length;
+        var replaced = cache.Entries.TryGetValue(id, out var old) ? old.Cost : 0;
+        var (limit, bound) = replaced == 0 && cache.Entries.Count >= MaxPathCacheEntriesPerPeer ? (MaxPathCacheEntriesPerPeer, nameof(MaxPathCacheEntriesPerPeer))
+            : cache.Bytes - replaced + cost > MaxPathCacheBytesPerPeer ? (MaxPathCacheBytesPerPeer, nameof(MaxPathCacheBytesPerPeer))
+            : _pathGetCacheBytes - replaced + cost > MaxPathCacheBytesTotal ? (MaxPathCacheBytesTotal, nameof(MaxPathCacheBytesTotal))
+            : (0L, null);
+        if (bound is not null)
         {
-            Reject(new RpcRejection(RpcRejectReason.PathCacheFull, sender, packet.Length) { Command = packet[0], NodePath = path, Value = (uint)id, Limit = MaxPathCacheEntriesPerPeer }, null);
+            Reject(new RpcRejection(RpcRejectReason.PathCacheFull, sender, packet.Length) { Command = packet[0], Value = (uint)id, Limit = limit, Bound = bound }, null);
             return;
         }
 
-        cache[id] = new PathReceiveEntry(path);
+        var path = new NodePath(Encoding.UTF8.GetString(utf8)).ToString();
+        cache.Entries[id] = new PathReceiveEntry(path, cost);
+        cache.Bytes += cost - replaced;
+        _pathGetCacheBytes += cost - replaced;
         Put(peer, sender, TransferModeEnum.Reliable, RpcPacket.BuildConfirmPath(path), null);
     }
 

@@ -53,13 +53,20 @@ public sealed partial class MultiplayerAPI
     /// <summary>Default bound on the paths one peer may announce (SIMPLIFY_PATH).</summary>
     public const int DefaultMaxPathCacheEntriesPerPeer = 4096;
 
+    /// <summary>Default <see cref="MaxPathCacheBytesPerPeer"/>: 1 MiB.</summary>
+    public const long DefaultMaxPathCacheBytesPerPeer = 1L << 20;
+
+    /// <summary>Default <see cref="MaxPathCacheBytesTotal"/>: 64 MiB.</summary>
+    public const long DefaultMaxPathCacheBytesTotal = 64L << 20;
+
     /// <summary>Default <see cref="MaxPacketsPerPoll"/>: 4096 packets per <see cref="Poll"/> (see there why).</summary>
     public const int DefaultMaxPacketsPerPoll = 4096;
 
     private readonly ILogger _logger;
     private readonly LogRateLimiter _failureLog = new();
     private readonly List<int> _connectedPeers = [];
-    private readonly Dictionary<int, Dictionary<int, PathReceiveEntry>> _pathGetCache = [];
+    private readonly Dictionary<int, PeerPathCache> _pathGetCache = [];
+    private long _pathGetCacheBytes;
     private readonly Dictionary<string, PathSendEntry> _pathSendCache = new(StringComparer.Ordinal);
     private readonly Action<int> _onPeerConnected;
     private readonly Action<int> _onPeerDisconnected;
@@ -251,6 +258,41 @@ public sealed partial class MultiplayerAPI
     } = DefaultMaxPathCacheEntriesPerPeer;
 
     /// <summary>
+    /// The most bytes the paths one peer announced may hold (default <see cref="DefaultMaxPathCacheBytesPerPeer"/>, 1 MiB):
+    /// each path counts twice its UTF-8 length plus 96 bytes (an upper bound of what the entry holds). A SIMPLIFY_PATH past
+    /// it is refused (<see cref="RpcRejectReason.PathCacheFull"/>, counted) and not confirmed, so the sender keeps sending
+    /// full paths. Godot has no bound; with <see cref="MaxPathCacheEntriesPerPeer"/> alone, 4,096 paths of 60,000
+    /// characters held 480 MiB per peer.
+    /// </summary>
+    public long MaxPathCacheBytesPerPeer
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = DefaultMaxPathCacheBytesPerPeer;
+
+    /// <summary>
+    /// The most bytes the paths of all peers together may hold, counted as for <see cref="MaxPathCacheBytesPerPeer"/>
+    /// (default <see cref="DefaultMaxPathCacheBytesTotal"/>, 64 MiB); past it, SIMPLIFY_PATH is refused as
+    /// <see cref="RpcRejectReason.PathCacheFull"/>.
+    /// </summary>
+    public long MaxPathCacheBytesTotal
+    {
+        get;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            field = value;
+        }
+    } = DefaultMaxPathCacheBytesTotal;
+
+    /// <summary>Bytes the received path caches hold now, counted as for <see cref="MaxPathCacheBytesPerPeer"/>.</summary>
+    public long PathCacheBytes => _pathGetCacheBytes;
+
+    /// <summary>
     /// The most packets one <see cref="Poll"/> dispatches (default <see cref="DefaultMaxPacketsPerPoll"/>, 4096): while
     /// transports keep the peer's inbox full, <see cref="Poll"/> still returns and the game frame stays a frame. What is
     /// left stays queued, in order, for the next <see cref="Poll"/>, with the peer events between the packets (a peer's
@@ -325,6 +367,7 @@ public sealed partial class MultiplayerAPI
 
         _connectedPeers.Clear();
         _pathGetCache.Clear();
+        _pathGetCacheBytes = 0;
         _pathSendCache.Clear();
         _nextSendCacheId = 1;
         _cacheEpoch++;
@@ -437,7 +480,8 @@ public sealed partial class MultiplayerAPI
             _connectedPeers.Insert(~index, id);
         }
 
-        _pathGetCache[id] = [];
+        ForgetPeerPaths(id);
+        _pathGetCache[id] = new PeerPathCache();
         NoteStatsReturn(id);
         _sessionLive = true;
         RaiseSafe(NetworkPeerConnected, id, nameof(NetworkPeerConnected));
@@ -457,9 +501,17 @@ public sealed partial class MultiplayerAPI
         RaiseSafe(NetworkPeerDisconnected, id, nameof(NetworkPeerDisconnected));
     }
 
+    private void ForgetPeerPaths(int id)
+    {
+        if (_pathGetCache.Remove(id, out var old))
+        {
+            _pathGetCacheBytes -= old.Bytes;
+        }
+    }
+
     private void ForgetPeerCaches(int id)
     {
-        _pathGetCache.Remove(id);
+        ForgetPeerPaths(id);
         foreach (var entry in _pathSendCache.Values)
         {
             entry.Confirmed.Remove(id);

@@ -33,9 +33,24 @@ internal sealed class PathSendEntry
     public Dictionary<int, bool> Confirmed { get; } = [];
 }
 
-/// <summary>Receive side of the path cache: a path a remote peer announced, with the node it resolved to.</summary>
-internal sealed class PathReceiveEntry(string path)
+/// <summary>Receive side of the path cache: the paths one remote peer announced, and what they count against the byte bounds.</summary>
+internal sealed class PeerPathCache
 {
+    public Dictionary<int, PathReceiveEntry> Entries { get; } = [];
+
+    /// <summary>The sum of the entries' <see cref="PathReceiveEntry.Cost"/>.</summary>
+    public long Bytes { get; set; }
+}
+
+/// <summary>Receive side of the path cache: a path a remote peer announced, with the node it resolved to.</summary>
+internal sealed class PathReceiveEntry(string path, long cost)
+{
+    /// <summary>What an entry counts against the path-cache byte bounds besides its path: the entry, its key, its string's header.</summary>
+    public const int Overhead = 96;
+
+    /// <summary>What the entry counts against the byte bounds: <see cref="Overhead"/> plus twice the path's UTF-8 length (an upper bound of its UTF-16 string).</summary>
+    public long Cost { get; } = cost;
+
     private Node? _node;
     private Node? _root;
     private long _version = -1;

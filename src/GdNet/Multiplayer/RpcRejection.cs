@@ -46,7 +46,11 @@ public enum RpcRejectReason
     /// <summary>CONFIRM_PATH for a path this machine never offered to that peer.</summary>
     UnknownPathConfirmation,
 
-    /// <summary>SIMPLIFY_PATH beyond <see cref="MultiplayerAPI.MaxPathCacheEntriesPerPeer"/> new paths from one peer.</summary>
+    /// <summary>
+    /// SIMPLIFY_PATH past a bound of the received path cache: <see cref="MultiplayerAPI.MaxPathCacheEntriesPerPeer"/>,
+    /// <see cref="MultiplayerAPI.MaxPathCacheBytesPerPeer"/> or <see cref="MultiplayerAPI.MaxPathCacheBytesTotal"/>
+    /// (<see cref="RpcRejection.Bound"/> says which).
+    /// </summary>
     PathCacheFull,
 }
 
@@ -95,6 +99,9 @@ public sealed class RpcRejection
     /// <summary>The limit or expected number, when there is one.</summary>
     public long Limit { get; init; }
 
+    /// <summary>For <see cref="RpcRejectReason.PathCacheFull"/>: the name of the bound reached (a <see cref="MultiplayerAPI"/> property), else null.</summary>
+    public string? Bound { get; init; }
+
     /// <summary>The decoder's error, for undecodable arguments.</summary>
     public VariantError? DecodeError { get; init; }
 
@@ -132,7 +139,7 @@ public sealed class RpcRejection
         RpcRejectReason.HandlerThrew => F($"handler of '{Member}' on {NodePath} threw for peer {PeerId}: {Exception?.GetType().Name}: {Exception?.Message}"),
         RpcRejectReason.UnknownPeer => F($"packet of {PacketSize} bytes from peer {PeerId}, which is not connected"),
         RpcRejectReason.UnknownPathConfirmation => F($"peer {PeerId} confirmed path '{NodePath}', which was not offered to it"),
-        RpcRejectReason.PathCacheFull => F($"peer {PeerId} announced more than {Limit} paths (cache id {Value})"),
+        RpcRejectReason.PathCacheFull => F($"peer {PeerId} announced a path (cache id {Value}, {PacketSize} bytes) past the path cache bound {Bound ?? "MaxPathCacheEntriesPerPeer"} = {Limit}"),
         _ => F($"{Reason} from peer {PeerId}"),
     };
 

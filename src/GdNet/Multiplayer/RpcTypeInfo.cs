@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Linq.Expressions;
 using System.Reflection;
 using System.Text;
@@ -6,25 +7,16 @@ using GdNet.Variants;
 
 namespace GdNet.Multiplayer;
 
-/// <summary>
-/// Calls a handler with bound arguments: returns -1 when it ran, or the index of the first argument that does not convert
-/// (the handler is then not called). <paramref name="count"/> is between the member's required and total parameter counts.
-/// </summary>
-internal delegate int RpcInvoker(Node node, Variant[] args, int count);
-
-/// <summary>Sets a property or field from a Variant; false when the value does not convert.</summary>
-internal delegate bool RsetInvoker(Node node, Variant value);
-
 /// <summary>An RPC method or rset property of a node type: its names, declared mode and compiled invoker.</summary>
 internal sealed class RpcMember
 {
-    public RpcMember(string wireName, string clrName, RpcMode mode, bool isProperty, MemberInfo member)
+    public RpcMember(string wireName, string clrName, RpcMode mode, bool isProperty, string declaringTypeName)
     {
         WireName = wireName;
         ClrName = clrName;
         Mode = mode;
         IsProperty = isProperty;
-        Member = member;
+        DeclaringTypeName = declaringTypeName;
         WireNameUtf8 = Encoding.UTF8.GetBytes(wireName);
     }
 
@@ -37,7 +29,8 @@ internal sealed class RpcMember
 
     public bool IsProperty { get; }
 
-    public MemberInfo Member { get; }
+    /// <summary>The name of the type that declares the member (for messages).</summary>
+    public string DeclaringTypeName { get; }
 
     /// <summary>The wire name in UTF-8, without the NUL.</summary>
     public byte[] WireNameUtf8 { get; }
@@ -52,16 +45,35 @@ internal sealed class RpcMember
 
     public Type[] ParameterTypes { get; init; } = [];
 
-    public override string ToString() => $"{Member.DeclaringType?.Name}.{ClrName} ('{WireName}', {Mode})";
+    public override string ToString() => $"{DeclaringTypeName}.{ClrName} ('{WireName}', {Mode})";
+
+    /// <summary>Checks a declared mode and wire name.</summary>
+    /// <exception cref="InvalidOperationException">The mode is undefined, or the wire name empty or containing NUL.</exception>
+    internal static void Check(RpcMode mode, string wireName, string where)
+    {
+        if (!RpcModeRules.IsDefined(mode))
+        {
+            throw new InvalidOperationException($"{where} has the undefined mode {(int)mode}.");
+        }
+
+        if (string.IsNullOrEmpty(wireName) || wireName.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{where} has an empty wire name or one containing NUL.");
+        }
+    }
 }
 
 /// <summary>
-/// The RPC dispatch table of one <see cref="Node"/> subclass, built once per type by reflection and compiled expression
-/// trees; afterwards no reflection happens per call. Members named by <c>RpcConfig</c>/<c>RsetConfig</c> without an
-/// attribute are added on first configuration. Thread-safe: readers see immutable snapshots.
+/// The RPC dispatch table of one <see cref="Node"/> subclass, built once per type. Normally from the table that
+/// GdNet.Generators wrote at compile time (<see cref="RpcRegistry"/>): the type's own members, then its base type's that
+/// it does not hide (by C# name), no reflection. Types without a generated table fall back to reflection and compiled
+/// expression trees (<see cref="RpcReflection"/>; not in trimmed or NativeAOT apps). Either way no reflection happens
+/// per call. Members named by <c>RpcConfig</c>/<c>RsetConfig</c> without an attribute are added on first configuration
+/// (by reflection). Thread-safe: readers see immutable snapshots.
 /// </summary>
 internal sealed class RpcTypeInfo
 {
+    private const BindingFlags DeclaredInstance = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
     private static readonly ConcurrentDictionary<Type, RpcTypeInfo> Cache = new();
     private readonly Lock _gate = new();
     private volatile Tables _methods;
@@ -69,6 +81,8 @@ internal sealed class RpcTypeInfo
 
     private sealed class Tables
     {
+        public static readonly Tables Empty = new(new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+
         public Tables(Dictionary<string, RpcMember> byWire, Dictionary<string, RpcMember> byClr)
         {
             ByWire = byWire;
@@ -83,19 +97,119 @@ internal sealed class RpcTypeInfo
         public Dictionary<string, RpcMember>.AlternateLookup<ReadOnlySpan<char>> ByWireSpan { get; }
     }
 
-    private RpcTypeInfo(Type type)
+    private RpcTypeInfo(Type type, Tables methods, Tables properties, bool isGenerated)
     {
         Type = type;
+        _methods = DeclaredMethods = methods;
+        _properties = DeclaredProperties = properties;
+        IsGenerated = isGenerated;
+    }
+
+    public Type Type { get; }
+
+    /// <summary>True when the table comes from generated code (for this type or, when it declares nothing, its base),
+    /// false when reflection built it.</summary>
+    public bool IsGenerated { get; }
+
+    /// <summary>The declared members, without those added later by RpcConfig/RsetConfig (derived types start from these).</summary>
+    private Tables DeclaredMethods { get; }
+
+    private Tables DeclaredProperties { get; }
+
+    /// <summary>The table of <paramref name="type"/>; the first call per type builds it.</summary>
+    /// <exception cref="InvalidOperationException">A declared RPC member cannot be used (unsupported parameter type,
+    /// static, generic, by-ref parameters, read-only field, duplicate wire name), or the type has no generated table and
+    /// reflection is not available (trimmed or NativeAOT app).</exception>
+    public static RpcTypeInfo For(Type type) => Cache.TryGetValue(type, out var info) ? info : Cache.GetOrAdd(type, Create);
+
+    private static RpcTypeInfo Create(Type type)
+    {
+        if (type == typeof(Node) || type.BaseType is not { } baseType)
+        {
+            return new RpcTypeInfo(type, Tables.Empty, Tables.Empty, isGenerated: true);
+        }
+
+        var entry = RpcRegistry.Find(type);
+        if (entry?.Build is { } build)
+        {
+            return FromGenerated(type, build, For(baseType));
+        }
+
+        if (entry is null && RpcRegistry.IsGenerated(type.Assembly))
+        {
+            // Compiled with the generator and no table: the type declares no RPC member of its own.
+            var inherited = For(baseType);
+            return new RpcTypeInfo(type, inherited.DeclaredMethods, inherited.DeclaredProperties, inherited.IsGenerated);
+        }
+
+        if (RpcReflection.IsSupported)
+        {
+            return FromReflection(type);
+        }
+
+        throw new InvalidOperationException(entry?.InvalidReason is { } ids
+            ? $"{type.FullName} declares RPC members that GdNet.Generators rejected ({ids}); fix the errors the build reported for it."
+            : entry?.IsGenericDefinition == true
+                ? $"{type.FullName} is a generic node type whose RPC table did not register; declare it (and its containing types) partial so GdNet.Generators can write the table into it."
+                : $"{type.FullName} has no RPC table generated at compile time, and this trimmed or NativeAOT app cannot build one by reflection; compile its assembly ({type.Assembly.GetName().Name}) with the GdNet.Generators analyzer (C#, part of the GdNet package).");
+    }
+
+    private static RpcTypeInfo FromGenerated(Type type, Action<RpcTableBuilder> build, RpcTypeInfo inherited)
+    {
+        var builder = new RpcTableBuilder(type);
+        build(builder);
+        return new RpcTypeInfo(
+            type,
+            Merge(builder.Methods, inherited.DeclaredMethods),
+            Merge(builder.Properties, inherited.DeclaredProperties),
+            isGenerated: true);
+    }
+
+    /// <summary>The type's own members, then the inherited ones it does not hide by C# name (as reflection walks from the
+    /// most derived type up).</summary>
+    private static Tables Merge(List<RpcMember> own, Tables inherited)
+    {
+        if (own.Count == 0)
+        {
+            return inherited;
+        }
+
+        var byWire = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
+        var byClr = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
+        foreach (var member in own)
+        {
+            if (!byClr.ContainsKey(member.ClrName))
+            {
+                Add(byWire, byClr, member);
+            }
+        }
+
+        // Inherited members in their table's order; one hidden by an own member of the same C# name is left out.
+        foreach (var member in inherited.ByClr.Values)
+        {
+            if (!byClr.ContainsKey(member.ClrName))
+            {
+                Add(byWire, byClr, member);
+            }
+        }
+
+        return new Tables(byWire, byClr);
+    }
+
+    /// <summary>Builds the table of <paramref name="type"/> by reflection (the fallback; tests compare it with the generated one).</summary>
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
+    internal static RpcTypeInfo FromReflection(Type type)
+    {
         var methodsByWire = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
         var methodsByClr = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
         var propsByWire = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
         var propsByClr = new Dictionary<string, RpcMember>(StringComparer.Ordinal);
-        const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
 
         // Most derived first, so an override (which inherits the attribute) hides the base declaration.
         for (var t = type; t is not null && t != typeof(Node) && t != typeof(object); t = t.BaseType)
         {
-            foreach (var m in t.GetMethods(flags))
+            foreach (var m in t.GetMethods(DeclaredInstance))
             {
                 if (m.GetCustomAttribute<RpcAttribute>(inherit: true) is { } attr && !methodsByClr.ContainsKey(m.Name))
                 {
@@ -103,7 +217,7 @@ internal sealed class RpcTypeInfo
                 }
             }
 
-            foreach (var p in t.GetProperties(flags))
+            foreach (var p in t.GetProperties(DeclaredInstance))
             {
                 if (p.GetCustomAttribute<RpcAttribute>(inherit: true) is { } attr && !propsByClr.ContainsKey(p.Name))
                 {
@@ -111,7 +225,7 @@ internal sealed class RpcTypeInfo
                 }
             }
 
-            foreach (var f in t.GetFields(flags))
+            foreach (var f in t.GetFields(DeclaredInstance))
             {
                 if (f.GetCustomAttribute<RpcAttribute>(inherit: true) is { } attr && !propsByClr.ContainsKey(f.Name))
                 {
@@ -120,16 +234,28 @@ internal sealed class RpcTypeInfo
             }
         }
 
-        _methods = new Tables(methodsByWire, methodsByClr);
-        _properties = new Tables(propsByWire, propsByClr);
+        return new RpcTypeInfo(type, new Tables(methodsByWire, methodsByClr), new Tables(propsByWire, propsByClr), isGenerated: false);
     }
 
-    public Type Type { get; }
+    /// <summary>The methods, in table order (tests).</summary>
+    internal IEnumerable<RpcMember> Methods => _methods.ByWire.Values;
 
-    /// <summary>The table of <paramref name="type"/>; the first call per type builds it.</summary>
-    /// <exception cref="InvalidOperationException">A declared RPC member cannot be used (unsupported parameter type,
-    /// static, generic, by-ref parameters, read-only field, duplicate wire name).</exception>
-    public static RpcTypeInfo For(Type type) => Cache.TryGetValue(type, out var info) ? info : Cache.GetOrAdd(type, static t => new RpcTypeInfo(t));
+    /// <summary>The properties and fields, in table order (tests).</summary>
+    internal IEnumerable<RpcMember> Properties => _properties.ByWire.Values;
+
+    /// <summary>Tests: makes <paramref name="info"/> the table of <paramref name="type"/> for nodes created from now on, or
+    /// with null forgets it (the next node builds it again).</summary>
+    internal static void ReplaceForTests(Type type, RpcTypeInfo? info)
+    {
+        if (info is null)
+        {
+            Cache.TryRemove(type, out _);
+        }
+        else
+        {
+            Cache[type] = info;
+        }
+    }
 
     /// <summary>Finds a method by its wire name (receiving side).</summary>
     public RpcMember? FindMethodByWireName(ReadOnlySpan<char> wireName) =>
@@ -160,13 +286,19 @@ internal sealed class RpcTypeInfo
         return t.ByWire.TryGetValue(name, out var m) || t.ByClr.TryGetValue(name, out m) ? m : null;
     }
 
-    /// <summary>The method for <c>RpcConfig</c>: a declared one, else an instance method of that C# name added now.</summary>
+    /// <summary>The method for <c>RpcConfig</c>: a declared one, else an instance method of that C# name added now
+    /// (by reflection: not in trimmed or NativeAOT apps, where only declared methods can be configured).</summary>
     /// <exception cref="ArgumentException">No usable method has that name.</exception>
     public RpcMember GetOrAddMethod(string name)
     {
         if (FindMethod(name) is { } found)
         {
             return found;
+        }
+
+        if (!RpcReflection.IsSupported)
+        {
+            throw new ArgumentException($"{Type.Name} has no RPC method named '{name}'. In a trimmed or NativeAOT app RpcConfig can only change the mode of a method declared with an RPC attribute ([Remote], [Master], …); give '{name}' one.", nameof(name));
         }
 
         lock (_gate)
@@ -176,30 +308,25 @@ internal sealed class RpcTypeInfo
                 return again;
             }
 
-            var candidates = AllInstanceMethods(Type).Where(m => m.Name == name && !m.IsSpecialName).ToList();
-            if (candidates.Count == 0)
-            {
-                throw new ArgumentException($"{Type.Name} has no instance method named '{name}'; RpcConfig needs an existing method (wire names are case-sensitive).", nameof(name));
-            }
-
-            if (candidates.Count > 1)
-            {
-                throw new ArgumentException($"{Type.Name} has {candidates.Count} overloads of '{name}'; give the one to call an RPC attribute, or rename the others.", nameof(name));
-            }
-
-            var member = BuildMethod(Type, candidates[0], name, RpcMode.Disabled);
+            var member = ReflectMethodForConfig(name);
             _methods = Publish(_methods, member);
             return member;
         }
     }
 
-    /// <summary>The property for <c>RsetConfig</c>: a declared one, else a property or field of that C# name added now.</summary>
+    /// <summary>The property for <c>RsetConfig</c>: a declared one, else a property or field of that C# name added now
+    /// (by reflection, as <see cref="GetOrAddMethod"/>).</summary>
     /// <exception cref="ArgumentException">No settable property or field has that name.</exception>
     public RpcMember GetOrAddProperty(string name)
     {
         if (FindProperty(name) is { } found)
         {
             return found;
+        }
+
+        if (!RpcReflection.IsSupported)
+        {
+            throw new ArgumentException($"{Type.Name} has no rset property or field named '{name}'. In a trimmed or NativeAOT app RsetConfig can only change the mode of a member declared with an RPC attribute ([Remote], [Puppet], …); give '{name}' one.", nameof(name));
         }
 
         lock (_gate)
@@ -209,22 +336,46 @@ internal sealed class RpcTypeInfo
                 return again;
             }
 
-            const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
-            MemberInfo? target = null;
-            for (var t = Type; t is not null && t != typeof(Node) && target is null; t = t.BaseType)
-            {
-                target = (MemberInfo?)t.GetProperty(name, flags) ?? t.GetField(name, flags);
-            }
-
-            if (target is null)
-            {
-                throw new ArgumentException($"{Type.Name} has no property or field named '{name}'; RsetConfig needs an existing member (wire names are case-sensitive).", nameof(name));
-            }
-
-            var member = BuildProperty(Type, target, name, RpcMode.Disabled);
+            var member = ReflectPropertyForConfig(name);
             _properties = Publish(_properties, member);
             return member;
         }
+    }
+
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
+    private RpcMember ReflectMethodForConfig(string name)
+    {
+        var candidates = AllInstanceMethods(Type).Where(m => m.Name == name && !m.IsSpecialName).ToList();
+        if (candidates.Count == 0)
+        {
+            throw new ArgumentException($"{Type.Name} has no instance method named '{name}'; RpcConfig needs an existing method (wire names are case-sensitive).", nameof(name));
+        }
+
+        if (candidates.Count > 1)
+        {
+            throw new ArgumentException($"{Type.Name} has {candidates.Count} overloads of '{name}'; give the one to call an RPC attribute, or rename the others.", nameof(name));
+        }
+
+        return BuildMethod(Type, candidates[0], name, RpcMode.Disabled);
+    }
+
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
+    private RpcMember ReflectPropertyForConfig(string name)
+    {
+        MemberInfo? target = null;
+        for (var t = Type; t is not null && t != typeof(Node) && target is null; t = t.BaseType)
+        {
+            target = (MemberInfo?)t.GetProperty(name, DeclaredInstance) ?? t.GetField(name, DeclaredInstance);
+        }
+
+        if (target is null)
+        {
+            throw new ArgumentException($"{Type.Name} has no property or field named '{name}'; RsetConfig needs an existing member (wire names are case-sensitive).", nameof(name));
+        }
+
+        return BuildProperty(Type, target, name, RpcMode.Disabled);
     }
 
     private static Tables Publish(Tables old, RpcMember member)
@@ -235,13 +386,13 @@ internal sealed class RpcTypeInfo
         return new Tables(byWire, byClr);
     }
 
+    [RequiresUnreferencedCode(RpcReflection.Message)]
     private static IEnumerable<MethodInfo> AllInstanceMethods(Type type)
     {
-        const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
         var seen = new HashSet<RuntimeMethodHandle>();
         for (var t = type; t is not null && t != typeof(Node) && t != typeof(object); t = t.BaseType)
         {
-            foreach (var m in t.GetMethods(flags))
+            foreach (var m in t.GetMethods(DeclaredInstance))
             {
                 // A derived override and its base declaration are one method.
                 if (seen.Add(m.GetBaseDefinition().MethodHandle))
@@ -263,11 +414,12 @@ internal sealed class RpcTypeInfo
         byClr.TryAdd(member.ClrName, member);
     }
 
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
     private static RpcMember BuildMethod(Type nodeType, MethodInfo method, string wireName, RpcMode mode)
     {
         var where = $"RPC method {method.DeclaringType?.Name}.{method.Name}";
-        CheckMode(mode, where);
-        CheckWireName(wireName, where);
+        RpcMember.Check(mode, wireName, where);
         if (method.IsStatic || method.IsGenericMethodDefinition || method.ContainsGenericParameters)
         {
             throw new InvalidOperationException($"{where} must be a non-generic instance method.");
@@ -317,7 +469,7 @@ internal sealed class RpcTypeInfo
         body.Add(Expression.Call(Expression.Convert(node, nodeType), method, locals));
         body.Add(Expression.Label(ret, Expression.Constant(-1)));
         var lambda = Expression.Lambda<RpcInvoker>(Expression.Block(typeof(int), locals, body), node, args, count);
-        return new RpcMember(wireName, method.Name, mode, isProperty: false, method)
+        return new RpcMember(wireName, method.Name, mode, isProperty: false, method.DeclaringType?.Name ?? nodeType.Name)
         {
             Invoke = lambda.Compile(),
             RequiredCount = required,
@@ -326,6 +478,7 @@ internal sealed class RpcTypeInfo
         };
     }
 
+    [RequiresDynamicCode(RpcReflection.Message)]
     private static Expression DefaultValue(ParameterInfo p)
     {
         var type = p.ParameterType;
@@ -349,11 +502,12 @@ internal sealed class RpcTypeInfo
         return Expression.Constant(value, type);
     }
 
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
     private static RpcMember BuildProperty(Type nodeType, MemberInfo member, string wireName, RpcMode mode)
     {
         var where = $"rset member {member.DeclaringType?.Name}.{member.Name}";
-        CheckMode(mode, where);
-        CheckWireName(wireName, where);
+        RpcMember.Check(mode, wireName, where);
         Type type;
         switch (member)
         {
@@ -388,28 +542,12 @@ internal sealed class RpcTypeInfo
             Expression.Block(Expression.Assign(target, local), Expression.Constant(true)),
             Expression.Constant(false));
         var lambda = Expression.Lambda<RsetInvoker>(Expression.Block(typeof(bool), [local], body), node, value);
-        return new RpcMember(wireName, member.Name, mode, isProperty: true, member)
+        return new RpcMember(wireName, member.Name, mode, isProperty: true, member.DeclaringType?.Name ?? nodeType.Name)
         {
             Set = lambda.Compile(),
             RequiredCount = 1,
             ParameterCount = 1,
             ParameterTypes = [type],
         };
-    }
-
-    private static void CheckMode(RpcMode mode, string where)
-    {
-        if (!RpcModeRules.IsDefined(mode))
-        {
-            throw new InvalidOperationException($"{where} has the undefined mode {(int)mode}.");
-        }
-    }
-
-    private static void CheckWireName(string wireName, string where)
-    {
-        if (wireName.Length == 0 || wireName.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"{where} has an empty wire name or one containing NUL.");
-        }
     }
 }

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using GdNet.Variants;
@@ -5,7 +7,12 @@ using GdNet.Variants;
 namespace GdNet.Multiplayer;
 
 /// <summary>Converts a Variant to a typed value; false when Godot's rules do not allow it.</summary>
-internal delegate bool TryConvertFunc<T>(Variant value, out T result);
+/// <typeparam name="T">The target type.</typeparam>
+/// <param name="value">The received value.</param>
+/// <param name="result">The converted value (default when the conversion fails).</param>
+/// <returns>True when <paramref name="value"/> converts.</returns>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public delegate bool TryConvertFunc<T>(Variant value, out T result);
 
 /// <summary>
 /// Binds received Variants to typed handler parameters and properties with Godot 3's strict call conversions
@@ -26,8 +33,13 @@ internal delegate bool TryConvertFunc<T>(Variant value, out T result);
 /// rejects it).</item>
 /// <item>Enums bind like their underlying integer type. <see cref="Variant"/> accepts anything.</item>
 /// </list>
+/// <para>Public only for the RPC dispatch tables that GdNet.Generators writes into user assemblies: they call the
+/// <c>TryToX</c> converters directly, with no reflection and no boxing. Not meant for hand-written code.</para>
+/// <para>The members that pick a converter for a <see cref="Type"/> at run time (<c>GetConverterMethod</c>,
+/// <c>TryConvert</c>) use reflection and serve only the reflection fallback of <see cref="RpcTypeInfo"/>.</para>
 /// </remarks>
-internal static class VariantBinder
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class VariantBinder
 {
     private static readonly Dictionary<Type, string> Converters = new()
     {
@@ -71,10 +83,14 @@ internal static class VariantBinder
     };
 
     /// <summary>True when a parameter or property of type <paramref name="type"/> can be bound.</summary>
-    public static bool IsSupported(Type type) => GetConverterMethod(type) is not null;
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
+    internal static bool IsSupported(Type type) => GetConverterMethod(type) is not null;
 
     /// <summary>The static <c>bool TryToX(Variant, out T)</c> method for <paramref name="type"/>, or null if unsupported.</summary>
-    public static MethodInfo? GetConverterMethod(Type type)
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
+    internal static MethodInfo? GetConverterMethod(Type type)
     {
         ArgumentNullException.ThrowIfNull(type);
         const BindingFlags flags = BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic;
@@ -90,15 +106,20 @@ internal static class VariantBinder
 
         if (Nullable.GetUnderlyingType(type) is { } inner && IsSupported(inner))
         {
-            return typeof(VariantBinder).GetMethod(nameof(TryToNullable), flags)!.MakeGenericMethod(inner);
+            return typeof(VariantBinder).GetMethod(nameof(TryToNullableByReflection), flags)!.MakeGenericMethod(inner);
         }
 
         return null;
     }
 
-    /// <summary>Converts with the rules above (used for <c>Nullable</c> and by tests).</summary>
+    /// <summary>Converts with the rules above, the converter found by reflection (used by the reflection fallback's
+    /// <c>Nullable</c> converter and by tests).</summary>
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
     public static bool TryConvert<T>(Variant value, out T result) => Cache<T>.Func(value, out result);
 
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
     private static class Cache<T>
     {
         public static readonly TryConvertFunc<T> Func = GetConverterMethod(typeof(T)) is { } m
@@ -139,20 +160,20 @@ internal static class VariantBinder
         }
     }
 
-    internal static bool TryToVariant(Variant v, out Variant r)
+    public static bool TryToVariant(Variant v, out Variant r)
     {
         r = v;
         return true;
     }
 
-    internal static bool TryToBool(Variant v, out bool r)
+    public static bool TryToBool(Variant v, out bool r)
     {
         var ok = TryNumber(v, out var i, out var d, out var isReal);
         r = isReal ? d != 0 : i != 0;
         return ok;
     }
 
-    internal static bool TryToInt64(Variant v, out long r)
+    public static bool TryToInt64(Variant v, out long r)
     {
         if (v.Type == VariantType.Int)
         {
@@ -164,56 +185,56 @@ internal static class VariantBinder
         return ok;
     }
 
-    internal static bool TryToSByte(Variant v, out sbyte r)
+    public static bool TryToSByte(Variant v, out sbyte r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((sbyte)l);
         return ok;
     }
 
-    internal static bool TryToByte(Variant v, out byte r)
+    public static bool TryToByte(Variant v, out byte r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((byte)l);
         return ok;
     }
 
-    internal static bool TryToInt16(Variant v, out short r)
+    public static bool TryToInt16(Variant v, out short r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((short)l);
         return ok;
     }
 
-    internal static bool TryToUInt16(Variant v, out ushort r)
+    public static bool TryToUInt16(Variant v, out ushort r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((ushort)l);
         return ok;
     }
 
-    internal static bool TryToInt32(Variant v, out int r)
+    public static bool TryToInt32(Variant v, out int r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((int)l);
         return ok;
     }
 
-    internal static bool TryToUInt32(Variant v, out uint r)
+    public static bool TryToUInt32(Variant v, out uint r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((uint)l);
         return ok;
     }
 
-    internal static bool TryToUInt64(Variant v, out ulong r)
+    public static bool TryToUInt64(Variant v, out ulong r)
     {
         var ok = TryToInt64(v, out var l);
         r = unchecked((ulong)l);
         return ok;
     }
 
-    internal static bool TryToDouble(Variant v, out double r)
+    public static bool TryToDouble(Variant v, out double r)
     {
         if (v.Type == VariantType.Real)
         {
@@ -224,14 +245,14 @@ internal static class VariantBinder
         return TryNumber(v, out _, out r, out _);
     }
 
-    internal static bool TryToSingle(Variant v, out float r)
+    public static bool TryToSingle(Variant v, out float r)
     {
         var ok = TryToDouble(v, out var d);
         r = (float)d;
         return ok;
     }
 
-    internal static bool TryToEnum<T>(Variant v, out T r)
+    public static bool TryToEnum<T>(Variant v, out T r)
         where T : struct, Enum
     {
         var ok = TryToInt64(v, out var l);
@@ -257,7 +278,9 @@ internal static class VariantBinder
         return ok;
     }
 
-    internal static bool TryToNullable<T>(Variant v, out T? r)
+    [RequiresUnreferencedCode(RpcReflection.Message)]
+    [RequiresDynamicCode(RpcReflection.Message)]
+    internal static bool TryToNullableByReflection<T>(Variant v, out T? r)
         where T : struct
     {
         if (v.IsNil)
@@ -271,9 +294,25 @@ internal static class VariantBinder
         return ok;
     }
 
+    /// <summary>NIL to null, anything else through <paramref name="convert"/> (the converter of <typeparamref name="T"/>).</summary>
+    public static bool TryToNullable<T>(Variant v, out T? r, TryConvertFunc<T> convert)
+        where T : struct
+    {
+        ArgumentNullException.ThrowIfNull(convert);
+        if (v.IsNil)
+        {
+            r = null;
+            return true;
+        }
+
+        var ok = convert(v, out var value);
+        r = ok ? value : null;
+        return ok;
+    }
+
     // ---- strings -----------------------------------------------------------------------------------------------
 
-    internal static bool TryToString(Variant v, out string r)
+    public static bool TryToString(Variant v, out string r)
     {
         switch (v.Type)
         {
@@ -289,7 +328,7 @@ internal static class VariantBinder
         }
     }
 
-    internal static bool TryToNodePath(Variant v, out NodePath r)
+    public static bool TryToNodePath(Variant v, out NodePath r)
     {
         switch (v.Type)
         {
@@ -319,33 +358,33 @@ internal static class VariantBinder
         return false;
     }
 
-    internal static bool TryToVector2(Variant v, out Vector2 r) => Exact(v, VariantType.Vector2, static x => x.AsVector2(), out r);
+    public static bool TryToVector2(Variant v, out Vector2 r) => Exact(v, VariantType.Vector2, static x => x.AsVector2(), out r);
 
-    internal static bool TryToRect2(Variant v, out Rect2 r) => Exact(v, VariantType.Rect2, static x => x.AsRect2(), out r);
+    public static bool TryToRect2(Variant v, out Rect2 r) => Exact(v, VariantType.Rect2, static x => x.AsRect2(), out r);
 
-    internal static bool TryToVector3(Variant v, out Vector3 r) => Exact(v, VariantType.Vector3, static x => x.AsVector3(), out r);
+    public static bool TryToVector3(Variant v, out Vector3 r) => Exact(v, VariantType.Vector3, static x => x.AsVector3(), out r);
 
-    internal static bool TryToTransform2D(Variant v, out Transform2D r) => Exact(v, VariantType.Transform2D, static x => x.AsTransform2D(), out r);
+    public static bool TryToTransform2D(Variant v, out Transform2D r) => Exact(v, VariantType.Transform2D, static x => x.AsTransform2D(), out r);
 
-    internal static bool TryToPlane(Variant v, out Plane r) => Exact(v, VariantType.Plane, static x => x.AsPlane(), out r);
+    public static bool TryToPlane(Variant v, out Plane r) => Exact(v, VariantType.Plane, static x => x.AsPlane(), out r);
 
-    internal static bool TryToQuat(Variant v, out Quat r) => Exact(v, VariantType.Quat, static x => x.AsQuat(), out r);
+    public static bool TryToQuat(Variant v, out Quat r) => Exact(v, VariantType.Quat, static x => x.AsQuat(), out r);
 
-    internal static bool TryToAABB(Variant v, out AABB r) => Exact(v, VariantType.AABB, static x => x.AsAABB(), out r);
+    public static bool TryToAABB(Variant v, out AABB r) => Exact(v, VariantType.AABB, static x => x.AsAABB(), out r);
 
-    internal static bool TryToBasis(Variant v, out Basis r) => Exact(v, VariantType.Basis, static x => x.AsBasis(), out r);
+    public static bool TryToBasis(Variant v, out Basis r) => Exact(v, VariantType.Basis, static x => x.AsBasis(), out r);
 
-    internal static bool TryToTransform(Variant v, out Transform r) => Exact(v, VariantType.Transform, static x => x.AsTransform(), out r);
+    public static bool TryToTransform(Variant v, out Transform r) => Exact(v, VariantType.Transform, static x => x.AsTransform(), out r);
 
-    internal static bool TryToColor(Variant v, out Color r) => Exact(v, VariantType.Color, static x => x.AsColor(), out r);
+    public static bool TryToColor(Variant v, out Color r) => Exact(v, VariantType.Color, static x => x.AsColor(), out r);
 
-    internal static bool TryToRID(Variant v, out RID r) => Exact(v, VariantType.RID, static x => x.AsRID(), out r);
+    public static bool TryToRID(Variant v, out RID r) => Exact(v, VariantType.RID, static x => x.AsRID(), out r);
 
-    internal static bool TryToDictionary(Variant v, out VariantDictionary r) => Exact(v, VariantType.Dictionary, static x => x.AsDictionary(), out r);
+    public static bool TryToDictionary(Variant v, out VariantDictionary r) => Exact(v, VariantType.Dictionary, static x => x.AsDictionary(), out r);
 
     // ---- objects -----------------------------------------------------------------------------------------------
 
-    internal static bool TryToObject(Variant v, out GodotObjectValue? r)
+    public static bool TryToObject(Variant v, out GodotObjectValue? r)
     {
         switch (v.Type)
         {
@@ -361,14 +400,14 @@ internal static class VariantBinder
         }
     }
 
-    internal static bool TryToEncodedObjectAsId(Variant v, out EncodedObjectAsId? r)
+    public static bool TryToEncodedObjectAsId(Variant v, out EncodedObjectAsId? r)
     {
         var ok = TryToObject(v, out var o);
         r = o as EncodedObjectAsId;
         return ok && (o is null || r is not null);
     }
 
-    internal static bool TryToObjectData(Variant v, out ObjectData? r)
+    public static bool TryToObjectData(Variant v, out ObjectData? r)
     {
         var ok = TryToObject(v, out var o);
         r = o as ObjectData;
@@ -377,7 +416,7 @@ internal static class VariantBinder
 
     // ---- containers --------------------------------------------------------------------------------------------
 
-    internal static bool TryToArray(Variant v, out VariantArray r)
+    public static bool TryToArray(Variant v, out VariantArray r)
     {
         switch (v.Type)
         {
@@ -451,18 +490,18 @@ internal static class VariantBinder
         return true;
     }
 
-    internal static bool TryToByteArray(Variant v, out byte[] r) => FromArray(v, VariantType.PoolByteArray, static x => x.AsByteArray(), TryToByte, out r);
+    public static bool TryToByteArray(Variant v, out byte[] r) => FromArray(v, VariantType.PoolByteArray, static x => x.AsByteArray(), TryToByte, out r);
 
-    internal static bool TryToIntArray(Variant v, out int[] r) => FromArray(v, VariantType.PoolIntArray, static x => x.AsIntArray(), TryToInt32, out r);
+    public static bool TryToIntArray(Variant v, out int[] r) => FromArray(v, VariantType.PoolIntArray, static x => x.AsIntArray(), TryToInt32, out r);
 
-    internal static bool TryToRealArray(Variant v, out float[] r) => FromArray(v, VariantType.PoolRealArray, static x => x.AsRealArray(), TryToSingle, out r);
+    public static bool TryToRealArray(Variant v, out float[] r) => FromArray(v, VariantType.PoolRealArray, static x => x.AsRealArray(), TryToSingle, out r);
 
-    internal static bool TryToStringArray(Variant v, out string[] r) =>
+    public static bool TryToStringArray(Variant v, out string[] r) =>
         FromArray(v, VariantType.PoolStringArray, static x => x.AsStringArray(), static (Variant e, out string s) => TryToString(e, out s), out r);
 
-    internal static bool TryToVector2Array(Variant v, out Vector2[] r) => FromArray(v, VariantType.PoolVector2Array, static x => x.AsVector2Array(), TryToVector2, out r);
+    public static bool TryToVector2Array(Variant v, out Vector2[] r) => FromArray(v, VariantType.PoolVector2Array, static x => x.AsVector2Array(), TryToVector2, out r);
 
-    internal static bool TryToVector3Array(Variant v, out Vector3[] r) => FromArray(v, VariantType.PoolVector3Array, static x => x.AsVector3Array(), TryToVector3, out r);
+    public static bool TryToVector3Array(Variant v, out Vector3[] r) => FromArray(v, VariantType.PoolVector3Array, static x => x.AsVector3Array(), TryToVector3, out r);
 
-    internal static bool TryToColorArray(Variant v, out Color[] r) => FromArray(v, VariantType.PoolColorArray, static x => x.AsColorArray(), TryToColor, out r);
+    public static bool TryToColorArray(Variant v, out Color[] r) => FromArray(v, VariantType.PoolColorArray, static x => x.AsColorArray(), TryToColor, out r);
 }

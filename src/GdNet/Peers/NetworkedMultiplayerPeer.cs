@@ -134,7 +134,7 @@ public abstract class NetworkedMultiplayerPeer : PacketPeer
             case PeerEventKind.ConnectionSucceeded: EmitConnectionSucceeded(); break;
             case PeerEventKind.ConnectionFailed: EmitConnectionFailed(); break;
             case PeerEventKind.ServerDisconnected: EmitServerDisconnected(); break;
-            case PeerEventKind.PacketRejected: EmitPacketRejected(rejection!); break;
+            case PeerEventKind.PacketRejected: EmitPacketRejected(rejection.GetValueOrDefault()); break;
             default: break;
         }
     }

@@ -65,7 +65,8 @@ public sealed class PeerInbox : IDisposable
     private const int MaxWriters = 8;
 
     // One queued item. Data is the packet's owned buffer (byte[]), the chunk holding it (Chunk), a rejection notice
-    // (PacketRejection), or null for an empty packet or a peer event.
+    // (a boxed PacketRejection: at most MaxPendingRejections wait, so a flood allocates no more), or null for an empty
+    // packet or a peer event.
     private readonly struct Entry(PeerEventKind kind, int peer, object? data = null, int offset = 0, int length = 0)
     {
         public readonly PeerEventKind Kind = kind; // 0 = packet
@@ -260,7 +261,6 @@ public sealed class PeerInbox : IDisposable
     /// <summary>Counts a refused packet and queues its <see cref="NetworkedMultiplayerPeer.PacketRejected"/> notice. Any thread.</summary>
     public void Reject(PacketRejection rejection)
     {
-        ArgumentNullException.ThrowIfNull(rejection);
         _owner.Statistics.CountRejection(rejection.Reason);
         if (TryTakeRejectionPlace())
         {
@@ -713,7 +713,7 @@ public sealed class PeerInbox : IDisposable
                 Interlocked.Decrement(ref _pendingRejections);
             }
 
-            _owner.RaiseQueued(e.Kind, e.Peer, e.Data as PacketRejection);
+            _owner.RaiseQueued(e.Kind, e.Peer, e.Data is PacketRejection rejection ? rejection : null);
         }
     }
 }

@@ -311,9 +311,9 @@ public static partial class VariantText
         {
             ExpectOpen(t);
             var cls = Next();
-            if (cls.Kind != TokenKind.Identifier)
+            if (cls.Kind is not (TokenKind.Identifier or TokenKind.String) || string.IsNullOrEmpty(cls.Text))
             {
-                throw Error($"Object needs a class name: expected an identifier but found {Describe(cls)}", cls);
+                throw Error($"Object needs a class name: expected an identifier (or a quoted name) but found {Describe(cls)}", cls);
             }
 
             var comma = Next();

@@ -9,7 +9,8 @@ namespace GdNet.Variants;
 //   Vector2( 1, 2 )  Rect2( 1, 2, 3, 4 )  Transform2D( xx, xy, yx, yy, ox, oy )  Basis( rows... )  Color( r, g, b, a )
 //   NodePath("a/b:c")                      NodePath and PoolStringArray elements use C escapes (\n \t \' \? ...)
 //   (an RID prints as nothing at all)
-//   Object(Class,"prop":value,"prop2":value)<newline>     a null object prints null
+//   Object(Class,"prop":value,"prop2":value)<newline>     a null object prints null; names escaped like Strings, a
+//                                          class name that is not an identifier quoted (Godot's are identifiers)
 //   {<nl>key: value,<nl>key: value<nl>}    keys sorted as Godot sorts them; the empty dictionary is {<nl><nl>}
 //   [ 1, "a" ]  [  ]  PoolByteArray( 1, 2 )  PoolByteArray(  )  PoolVector2Array( x1, y1, x2, y2 )
 public static partial class VariantText
@@ -316,7 +317,21 @@ public static partial class VariantText
                 return;
             case ObjectData data:
                 CheckDepth(depth);
-                sb.Append("Object(").Append(data.ClassName).Append(',');
+                // Godot writes the class and property names as they are, which is the same text for the identifiers its
+                // classes have. Names that are not identifiers can come from remote bytes (ObjectData is never checked
+                // against Godot's classes), so they are escaped (a quoted class name), or the text could not be read
+                // back, or would read back as other properties.
+                sb.Append("Object(");
+                if (IsIdentifier(data.ClassName))
+                {
+                    sb.Append(data.ClassName);
+                }
+                else
+                {
+                    AppendMultilineString(sb, data.ClassName);
+                }
+
+                sb.Append(',');
                 for (var i = 0; i < data.Properties.Count; i++)
                 {
                     if (i > 0)
@@ -324,8 +339,8 @@ public static partial class VariantText
                         sb.Append(',');
                     }
 
-                    // Godot writes property names without escaping.
-                    sb.Append('"').Append(data.Properties[i].Key).Append("\":");
+                    AppendMultilineString(sb, data.Properties[i].Key);
+                    sb.Append(':');
                     Write(sb, data.Properties[i].Value, depth + 1);
                 }
 
@@ -334,6 +349,25 @@ public static partial class VariantText
             default:
                 throw new ArgumentException($"Unknown object value {obj.GetType().Name}.", nameof(obj));
         }
+    }
+
+    /// <summary>Whether <paramref name="name"/> reads back as one identifier token (<c>[A-Za-z_][A-Za-z0-9_]*</c>).</summary>
+    private static bool IsIdentifier(string name)
+    {
+        if (name.Length == 0 || !(char.IsAsciiLetter(name[0]) || name[0] == '_'))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c == '_'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A String Variant: quotes, with only backslash and double quote escaped.</summary>

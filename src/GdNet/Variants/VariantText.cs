@@ -22,7 +22,10 @@ namespace GdNet.Variants;
 /// constructors such as <c>Vector2( inf, nan )</c> parse, and the escapes <c>\a</c> and <c>\v</c> that var2str writes
 /// inside NodePaths and PoolStringArrays read back as BEL and VT (Godot reads the letters). <c>Object(Class,"prop":value,...)</c> becomes an
 /// <see cref="ObjectData"/> (never an instance), or an <see cref="EncodedObjectAsId"/> for class
-/// <c>EncodedObjectAsID</c>; <c>RID(n)</c> becomes an RID (Godot returns the int).</para>
+/// <c>EncodedObjectAsID</c>; <c>RID(n)</c> becomes an RID (Godot returns the int). Object property names are printed
+/// escaped like Strings, and a class name that is not an identifier is printed (and read) quoted: Godot prints both
+/// raw, which is the same text for the identifiers its classes have, but an object decoded from remote bytes may have
+/// any names, and raw they could read back as other properties.</para>
 /// <para>All members are thread-safe.</para>
 /// </remarks>
 public static partial class VariantText

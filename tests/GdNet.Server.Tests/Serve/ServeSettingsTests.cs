@@ -121,7 +121,7 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("EnetRoom", "bad room", "enet-room")]
     [InlineData("EnetAllow", "10.0.0.0/8", "only applies with --jwt-secret-file")]
     [InlineData("MaxPacketsPerSecond", "-1", "max-packets-per-second")]
-    [InlineData("Bind", "nowhere", "bind must be")]
+    [InlineData("Bind", "no where", "bind must be an IP address of this machine, a host name")]
     [InlineData("AdminPort", "9080", "never served on the players' port")] // the default --port
     [InlineData("AdminPort", "-1", "admin-port must be between")]
     [InlineData("AdminToken", "short", "at least 16 characters")]
@@ -133,6 +133,70 @@ public sealed class ServeSettingsTests : IDisposable
     {
         var s = ServeSettings.Load(null, new Hashtable(), Cli((key, value)));
         Assert.Contains(message, s.Validate(), StringComparison.Ordinal);
+    }
+
+    [Theory] // issue 13 §5.7 and §5.9: settings that cannot work together are usage errors that say what to do
+    [InlineData("enet", "5000", null, null, null, "--max-clients 5000: ENet has at most 4095 peer slots; use --max-clients 4095 or less")]
+    [InlineData("ws", "5000", null, null, null, null)] // WebSocket has no slot limit
+    [InlineData("ws,enet", "5000", null, null, null, null)] // the server's limit over both; ENet takes at most 4095 of them
+    [InlineData("ws", null, "100000000", null, null, "--max-bytes-per-second 8388608 lets a player send at most 16777216 bytes at once")]
+    [InlineData("ws", null, "100000000", "0", null, null)]
+    [InlineData("ws", null, "200000000", "0", null, "--max-packet-size 200000000 needs --max-queued-bytes-total of at least 400000018")]
+    [InlineData("ws", null, "200000000", "0", "400000018", null)]
+    [InlineData("ws", null, "65527", null, "100000", "--max-packet-size 65527 needs --max-queued-bytes-total of at least 131072")]
+    public void Inconsistent_limits_are_refused_with_what_to_do(string transport, string? maxClients, string? maxPacket, string? bytesPerSecond, string? queuedTotal, string? message)
+    {
+        var given = new List<(string, string)> { ("Transport", transport) };
+        void Add(string key, string? value)
+        {
+            if (value is not null)
+            {
+                given.Add((key, value));
+            }
+        }
+
+        Add("MaxClients", maxClients);
+        Add("MaxPacketSize", maxPacket);
+        Add("MaxBytesPerSecond", bytesPerSecond);
+        Add("MaxQueuedBytesTotal", queuedTotal);
+        var error = ServeSettings.Load(null, new Hashtable(), Cli([.. given])).Validate();
+        if (message is null)
+        {
+            Assert.Null(error);
+        }
+        else
+        {
+            Assert.StartsWith(message, error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void With_ENet_alone_the_default_client_limit_is_its_slot_count_and_large_packets_get_queue_room_and_time()
+    {
+        Assert.Equal(4095, ServeSettings.Load(null, new Hashtable(), Cli(("Transport", "enet"))).MaxClients);
+        Assert.Equal(4096, ServeSettings.Load(null, new Hashtable(), Cli(("Transport", "ws,enet"))).MaxClients);
+
+        var d = new ServeSettings();
+        Assert.Equal(16L << 20, d.PerClientQueueBytes);
+        Assert.Equal(TimeSpan.FromSeconds(10), d.ToRelayOptions().SlowReaderTimeout);
+        var big = d with { MaxPacketSize = 100_000_000 };
+        Assert.Equal(200_000_018, big.PerClientQueueBytes); // a 20 MB packet no longer looks like a slow reader
+        Assert.True(big.ToRelayOptions().SlowReaderTimeout > TimeSpan.FromSeconds(190));
+    }
+
+    [Fact]
+    public void Bind_resolves_host_names_and_refuses_addresses_of_other_machines_with_a_reason()
+    {
+        Assert.Equal("127.0.0.1", new ServeSettings { Bind = "localhost", Transport = "ws,enet" }.ResolveBind());
+        Assert.Equal("127.0.0.1", new ServeSettings { Bind = "127.0.0.1" }.ResolveBind());
+        Assert.Equal("*", new ServeSettings { Bind = "*" }.ResolveBind());
+        Assert.Null(new ServeSettings { Bind = "localhost", Transport = "enet", MaxClients = 4095 }.Validate());
+
+        var other = Assert.Throws<InvalidOperationException>(() => new ServeSettings { Bind = "192.0.2.123" }.ResolveBind()); // TEST-NET-1
+        Assert.Contains("192.0.2.123 is not an address of this machine", other.Message, StringComparison.Ordinal);
+        Assert.Contains("or * for every interface", other.Message, StringComparison.Ordinal);
+        var unknown = Assert.Throws<InvalidOperationException>(() => new ServeSettings { Bind = "no-such-host.invalid" }.ResolveBind());
+        Assert.Contains("does not resolve", unknown.Message, StringComparison.Ordinal);
     }
 
     [Fact]

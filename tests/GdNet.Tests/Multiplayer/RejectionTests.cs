@@ -402,6 +402,64 @@ public class RejectionTests
         h.AssertSessionCarriesOn();
     }
 
+    [Fact]
+    public void PathCacheFull_BeyondTheByteBoundsPerPeerAndInAll_RejectedAndHeldBytesStayBounded()
+    {
+        // Issue 13 §5.2: 4,096 paths of 60,000 characters held 910 MiB; now the bytes are bounded, per peer and in all.
+        var h = new Harness();
+        var api = h.Machine.Api;
+        Assert.Equal(MultiplayerAPI.DefaultMaxPathCacheBytesPerPeer, api.MaxPathCacheBytesPerPeer);
+        var longPath = new string('a', 60_000);
+        var refused = 0;
+        for (var id = 1; id <= 4096; id++)
+        {
+            h.Peer.DeliverPacket(RpcPacketBytes.SimplifyPath(id, longPath), Sender);
+            if (id % 64 == 0)
+            {
+                api.Poll();
+                refused += h.Machine.Rejections.Count(r => r.Reason == RpcRejectReason.PathCacheFull);
+                h.Machine.Rejections.Clear();
+            }
+        }
+
+        var perPath = 96 + 2L * 60_000;
+        var kept = (int)(api.MaxPathCacheBytesPerPeer / perPath);
+        Assert.Equal(4096 - kept, refused);
+        Assert.Equal(kept * perPath, api.PathCacheBytes);
+        Assert.True(api.PathCacheBytes <= api.MaxPathCacheBytesPerPeer);
+        var r = h.Deliver(RpcPacketBytes.SimplifyPath(5000, longPath));
+        Assert.Equal((RpcRejectReason.PathCacheFull, nameof(MultiplayerAPI.MaxPathCacheBytesPerPeer), api.MaxPathCacheBytesPerPeer), (r.Reason, r.Bound, r.Limit));
+        Assert.Contains("MaxPathCacheBytesPerPeer", r.Detail, StringComparison.Ordinal);
+
+        // Replacing a path the peer announced frees what the old one held; the total bound applies over all peers.
+        h.Machine.Rejections.Clear();
+        h.Peer.DeliverPacket(RpcPacketBytes.SimplifyPath(1, "Main"), Sender);
+        api.Poll();
+        Assert.Empty(h.Machine.Rejections);
+        Assert.Equal((kept - 1) * perPath + 96 + 8, api.PathCacheBytes);
+        api.MaxPathCacheBytesTotal = api.PathCacheBytes + 100;
+        r = h.Deliver(RpcPacketBytes.SimplifyPath(6000, "Main/Lobby"));
+        Assert.Equal((RpcRejectReason.PathCacheFull, nameof(MultiplayerAPI.MaxPathCacheBytesTotal)), (r.Reason, r.Bound));
+
+        // A peer that leaves takes its paths' bytes with it.
+        h.Peer.RemovePeer(Sender);
+        api.Poll();
+        Assert.Equal(0, api.PathCacheBytes);
+    }
+
+    private static class RpcPacketBytes
+    {
+        public static byte[] SimplifyPath(int id, string path)
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(path);
+            var p = new byte[5 + utf8.Length + 1];
+            p[0] = 2;
+            BitConverter.TryWriteBytes(p.AsSpan(1), id);
+            utf8.CopyTo(p, 5);
+            return p;
+        }
+    }
+
     public static TheoryData<RpcRejectReason> AllReasons => [.. Enum.GetValues<RpcRejectReason>()];
 
     [Theory]
