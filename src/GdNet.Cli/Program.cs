@@ -24,6 +24,20 @@ public static class Program
     /// it prints the help (as <c>gdnet --help</c>) and exits 0.
     /// </summary>
     /// <returns>The exit code: 0 on success, 2 for bad input or bad usage (with a one-line reason on <paramref name="error"/>).</returns>
-    public static int Run(string[] args, TextWriter output, TextWriter error) =>
-        CliOutput.Invoke(CreateRootCommand(), args.Length == 0 ? ["--help"] : args, output, error);
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        if (args is ["--version"])
+        {
+            // System.CommandLine's own --version reads the entry assembly, which is not gdnet when run in-process.
+            output.WriteLine(Version);
+            return 0;
+        }
+
+        return CliOutput.Invoke(CreateRootCommand(), args.Length == 0 ? ["--help"] : args, output, error);
+    }
+
+    /// <summary>gdnet's version: Directory.Build.props' VersionPrefix, then "+" and the short commit it was built from.</summary>
+    public static string Version { get; } =
+        typeof(Program).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            is [System.Reflection.AssemblyInformationalVersionAttribute a, ..] ? a.InformationalVersion : "unknown";
 }

@@ -115,7 +115,7 @@ internal static unsafe partial class EnetNative
     public static string MissingLibraryMessage =>
         "The ENet 1.3 native library was not found (tried " + string.Join(", ", CandidateNames) + "). "
         + "Install it: Debian/Ubuntu `apt-get install libenet7`, Fedora `dnf install enet`, Arch `pacman -S enet`, "
-        + "macOS `brew install enet`; on Windows put enet.dll next to the application.";
+        + "macOS `brew install enet`; Windows: build ENet 1.3 and ship enet.dll beside the application.";
 
     /// <summary>
     /// Loads the library, checks that it is ENet 1.3 and calls <c>enet_initialize</c> once per process. Any thread.

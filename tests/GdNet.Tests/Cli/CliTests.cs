@@ -366,4 +366,22 @@ public class CliTests
         Assert.Contains(lines, l => l.Length > 80);
         Assert.DoesNotContain("\u001b[", r.Out, StringComparison.Ordinal); // no colour codes in a pipe
     }
+
+    [Fact]
+    public void Version_IsTheVersionOfDirectoryBuildProps_PlusTheCommit()
+    {
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(Paths.RepoRoot, "Directory.Build.props"));
+        var expected = props.Descendants("VersionPrefix").Single().Value.Trim();
+
+        var r = Run("--version");
+
+        Assert.True(r.ExitCode == 0, r.Out + r.Err);
+        var printed = r.Out.Trim();
+        Assert.StartsWith(expected, printed, StringComparison.Ordinal);
+        if (Directory.Exists(Path.Combine(Paths.RepoRoot, ".git")) || File.Exists(Path.Combine(Paths.RepoRoot, ".git")))
+        {
+            // Built from a git checkout: "+" and the first 7 hex digits of the commit (Directory.Build.targets).
+            Assert.Matches(@"^" + System.Text.RegularExpressions.Regex.Escape(expected) + @"\+[0-9a-f]{7}$", printed);
+        }
+    }
 }
