@@ -31,7 +31,13 @@ public sealed class SampleProcess : IAsyncDisposable
             throw new FileNotFoundException($"{dll} is missing: the test project needs a ProjectReference to samples/{name}/{name}.csproj (ReferenceOutputAssembly false is enough) so it is built first.", dll);
         }
 
-        var psi = new ProcessStartInfo("dotnet");
+        // Through a tiny exec wrapper that sets SIGINT back to its default: a test run started in the background by a
+        // non-interactive shell ignores SIGINT, children inherit that, and the sample's Ctrl+C handler would never run.
+        // exec keeps the process id, so the signal the test sends reaches the sample itself.
+        var psi = new ProcessStartInfo("python3");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {
