@@ -40,6 +40,17 @@ public sealed class DiagnosticsTests
         return (api, node, log);
     }
 
+    // A connected server peer (id 1) under the API; packets it generates go to onPacket.
+    private static NetworkedMultiplayerCustom ServerOn(MultiplayerAPI api, Action? onPacket = null)
+    {
+        var peer = new NetworkedMultiplayerCustom();
+        peer.PacketGenerated += (_, _, _) => onPacket?.Invoke();
+        peer.SetConnectionStatus(ConnectionStatus.Connecting);
+        peer.Initialize(1);
+        api.NetworkPeer = peer;
+        return peer;
+    }
+
     [Fact]
     public void Rpc_NoNetworkPeer_UnconfiguredWithReasonAndWarning()
     {
@@ -80,11 +91,7 @@ public sealed class DiagnosticsTests
     {
         var (api, node, _) = Tree();
         Assert.Equal(Error.Unconfigured, node.Rpc(nameof(Greeter.Welcome), "ann"));
-        var peer = new NetworkedMultiplayerCustom();
-        peer.PacketGenerated += (_, _, _) => { };
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        peer.Initialize(1);
-        api.NetworkPeer = peer;
+        var peer = ServerOn(api);
 
         Assert.Equal(Error.Ok, node.Rpc(nameof(Greeter.Welcome), "ann"));
 
@@ -111,11 +118,7 @@ public sealed class DiagnosticsTests
     public void RpcId_ToAPeerThatIsNotConnected_SaysHowToTarget()
     {
         var (api, node, _) = Tree();
-        var peer = new NetworkedMultiplayerCustom();
-        peer.PacketGenerated += (_, _, _) => { };
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        peer.Initialize(1);
-        api.NetworkPeer = peer;
+        var peer = ServerOn(api);
 
         Assert.Equal(Error.DoesNotExist, node.RpcId(42, nameof(Greeter.Welcome), "ann"));
 
@@ -130,11 +133,7 @@ public sealed class DiagnosticsTests
     {
         var (api, node, log) = Tree();
         var sent = 0;
-        var peer = new NetworkedMultiplayerCustom();
-        peer.PacketGenerated += (_, _, _) => sent++;
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        peer.Initialize(1);
-        api.NetworkPeer = peer;
+        var peer = ServerOn(api, () => sent++);
         peer.AddPeer(2);
         api.Poll();
 
@@ -150,11 +149,7 @@ public sealed class DiagnosticsTests
     public void Rpc_NameFarFromEveryMember_WarnsWithoutAGuess()
     {
         var (api, node, log) = Tree();
-        var peer = new NetworkedMultiplayerCustom();
-        peer.PacketGenerated += (_, _, _) => { };
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        peer.Initialize(1);
-        api.NetworkPeer = peer;
+        var peer = ServerOn(api);
 
         Assert.Equal(Error.Ok, node.Rpc("teleport"));
 
@@ -187,11 +182,7 @@ public sealed class DiagnosticsTests
     public void Rset_NameThatIsNotAProperty_SuggestsTheProperty()
     {
         var (api, node, log) = Tree();
-        var peer = new NetworkedMultiplayerCustom();
-        peer.PacketGenerated += (_, _, _) => { };
-        peer.SetConnectionStatus(ConnectionStatus.Connecting);
-        peer.Initialize(1);
-        api.NetworkPeer = peer;
+        var peer = ServerOn(api);
 
         Assert.Equal(Error.Ok, node.Rset("score", 3));
 
