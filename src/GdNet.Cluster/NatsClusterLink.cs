@@ -64,9 +64,8 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
     private long _uncheckedIds;
     private int _disposed;
 
-    // Rate-limited warnings: at most 10 a second.
-    private long _logWindow;
-    private int _logInWindow;
+    // Rate-limited warnings: at most ten lines a second; the drop counters stay exact.
+    private readonly LogRateLimiter _logLimiter = new();
 
     private sealed class RoomLink(Room room, string subject, bool wantsHost)
     {
@@ -1104,20 +1103,7 @@ public sealed partial class NatsClusterLink : IClusterLink, IAsyncDisposable
 
     private void Drop(string reason) => _dropped.AddOrUpdate(reason, 1, static (_, n) => n + 1);
 
-    private bool ShouldLog()
-    {
-        var second = Environment.TickCount64 / 1000;
-        lock (_dropped)
-        {
-            if (second != _logWindow)
-            {
-                _logWindow = second;
-                _logInWindow = 0;
-            }
-
-            return ++_logInWindow <= 10;
-        }
-    }
+    private bool ShouldLog() => _logLimiter.TryTake(out _);
 
     /// <summary>The link's counters now.</summary>
     public NatsClusterStatistics GetStatistics() => new(

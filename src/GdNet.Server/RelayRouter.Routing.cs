@@ -435,35 +435,17 @@ public sealed partial class RelayRouter
 
     private bool ShouldLog()
     {
-        if (!_logger.IsEnabled(LogLevel.Information))
+        if (!_logger.IsEnabled(LogLevel.Information) || !_logLimiter.TryTake(out var suppressed))
         {
             return false;
         }
 
-        var second = Environment.TickCount64 / 1000;
-        lock (_departures)
+        if (suppressed > 0)
         {
-            if (second != _logWindow)
-            {
-                if (_logSuppressed > 0)
-                {
-                    LogSuppressed(_logger, _logSuppressed);
-                }
-
-                _logWindow = second;
-                _logInWindow = 0;
-                _logSuppressed = 0;
-            }
-
-            if (_logInWindow < LogBurst)
-            {
-                _logInWindow++;
-                return true;
-            }
-
-            _logSuppressed++;
-            return false;
+            LogSuppressed(_logger, suppressed);
         }
+
+        return true;
     }
 
     // ------------------------------------------------------------------ statistics

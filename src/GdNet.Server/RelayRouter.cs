@@ -70,11 +70,8 @@ public sealed partial class RelayRouter
     private long _stallReleased = -1;
     private long _stallSince;
 
-    // Rate-limited logging of refusals and rejections: at most LogBurst lines a second, the rest counted.
-    private const int LogBurst = 10;
-    private long _logWindow;
-    private int _logInWindow;
-    private long _logSuppressed;
+    // Rate-limited logging of refusals and rejections: at most ten lines a second, the rest counted (the counters stay exact).
+    private readonly LogRateLimiter _logLimiter = new();
 
     private sealed class AddressState
     {
